@@ -1,0 +1,209 @@
+"""The events podbrief's services exchange over Kafka: the only code they share."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+# Namespace for deterministic ids: the same input always gives the same id, so a
+# redelivered event maps onto the row or vector point it already created.
+_ID_NAMESPACE = uuid.UUID("6f1c2a7e-4d3b-5a9e-8c1d-0b7f3e2a9d41")
+
+
+def stable_id(*parts: str) -> str:
+    """A UUID derived from `parts`; equal parts give equal ids across processes and restarts."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def feed_id_for(feed_url: str) -> str:
+    """The id of a feed, derived from its URL as first subscribed."""
+    return stable_id("feed", feed_url.strip())
+
+
+def episode_id_for(feed_id: str, guid: str) -> str:
+    """The id of an episode: its feed plus its GUID (or enclosure URL when it has none)."""
+    return stable_id("episode", feed_id, guid)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    topic: ClassVar[str]
+
+    event_id: str = Field(
+        description="Unique id of this event; consumers use it for idempotency.",
+        examples=["0b6c8a52-1d3e-5f0a-9b7c-2e4d6f8a1c3e"],
+    )
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION,
+        description="Version of this event's schema; a consumer dead-letters versions it does not know.",
+        examples=[SCHEMA_VERSION],
+    )
+    occurred_at: datetime = Field(
+        default_factory=_now,
+        description="When the producing service created the event (UTC).",
+        examples=["2026-11-24T07:30:00Z"],
+    )
+
+    def key(self) -> str:
+        """The Kafka key: the feed or episode the event belongs to, so its events stay ordered."""
+        raise NotImplementedError
+
+
+class FeedSubscribed(Event):
+    """A user subscribed to a feed; ingest adds it to the registry and polls it."""
+
+    topic: ClassVar[str] = "feeds.subscribed"
+
+    feed_id: str = Field(description="Stable id of the feed (derived from its URL).", examples=["9d1e..."])
+    feed_url: str = Field(description="The feed's URL as the user gave it.", examples=["https://example.com/feed.xml"])
+    subscription_id: str | None = Field(
+        default=None, description="The notify subscription that asked for the feed.", examples=["b1c2..."]
+    )
+
+    def key(self) -> str:
+        return self.feed_id
+
+
+class FeedStatusChanged(Event):
+    """Ingest polled a feed; notify shows the status on the user's subscriptions."""
+
+    topic: ClassVar[str] = "feeds.status"
+
+    feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
+    feed_url: str = Field(description="The feed's current URL (after permanent redirects).", examples=["https://example.com/feed.xml"])
+    title: str | None = Field(default=None, description="The podcast's title, once known.", examples=["The Signal Hour"])
+    status: Literal["ok", "error", "blocked"] = Field(description="Outcome of the last poll.", examples=["ok"])
+    last_polled_at: datetime | None = Field(default=None, description="When the feed was last polled.", examples=["2026-11-24T07:30:00Z"])
+    last_success_at: datetime | None = Field(default=None, description="When a poll last succeeded.", examples=["2026-11-24T07:30:00Z"])
+    last_error: str | None = Field(default=None, description="Message of the last failed poll.", examples=["feed larger than 10485760 bytes"])
+    episodes_seen: int = Field(default=0, description="Episodes discovered in this feed so far.", examples=[3])
+
+    def key(self) -> str:
+        return self.feed_id
+
+
+class TranscriptRef(BaseModel):
+    """A publisher transcript (`podcast:transcript`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str = Field(description="Where the transcript is.", examples=["https://example.com/ep1.vtt"])
+    type: str = Field(description="Its media type.", examples=["text/vtt"])
+    language: str | None = Field(default=None, description="Its language, if given.", examples=["en"])
+
+
+class EpisodeDiscovered(Event):
+    """Ingest found a new episode in a feed; transcribe turns it into text."""
+
+    topic: ClassVar[str] = "episodes.discovered"
+
+    episode_id: str = Field(description="Stable id of the episode (feed id + GUID).", examples=["3a7f..."])
+    feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
+    feed_url: str = Field(description="The feed's URL.", examples=["https://example.com/feed.xml"])
+    podcast_title: str = Field(description="The show's title.", examples=["The Signal Hour"])
+    podcast_image: str | None = Field(default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"])
+    guid: str = Field(description="The episode's GUID, or its enclosure URL when it has none.", examples=["signal-hour-ep1"])
+    title: str = Field(description="The episode's title.", examples=["Open weights and leaks"])
+    link: str | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
+    published_at: datetime | None = Field(default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"])
+    enclosure_url: str = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
+    enclosure_type: str | None = Field(default=None, description="Media type of the audio.", examples=["audio/mpeg"])
+    enclosure_length: int | None = Field(default=None, description="Declared size of the audio in bytes.", examples=[1048576])
+    duration_seconds: float | None = Field(default=None, description="Declared duration (itunes:duration).", examples=[125.0])
+    transcripts: list[TranscriptRef] = Field(
+        default_factory=list, description="Publisher transcripts; transcribe prefers them over speech recognition."
+    )
+    chapters_url: str | None = Field(default=None, description="`podcast:chapters` URL, if any.", examples=["https://example.com/ep1.json"])
+
+    def key(self) -> str:
+        return self.episode_id
+
+
+class Segment(BaseModel):
+    """A timed piece of a transcript."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float = Field(description="Start, seconds from the beginning of the audio.", examples=[12.4])
+    end: float = Field(description="End, seconds from the beginning of the audio.", examples=[17.9])
+    text: str = Field(description="What was said.", examples=["Leaked source code can be copied in minutes."])
+
+
+class EpisodeRef(BaseModel):
+    """Who said it: the show and episode an insight or transcript belongs to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    episode_id: str = Field(description="Stable id of the episode.", examples=["3a7f..."])
+    feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
+    podcast_title: str = Field(description="The show's title.", examples=["The Signal Hour"])
+    podcast_image: str | None = Field(default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"])
+    episode_title: str = Field(description="The episode's title.", examples=["Open weights and leaks"])
+    episode_link: str | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
+    enclosure_url: str = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
+    published_at: datetime | None = Field(default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"])
+
+
+class TranscriptReady(Event):
+    """Transcribe produced an episode's transcript; rank extracts insights from it."""
+
+    topic: ClassVar[str] = "transcripts.ready"
+
+    episode: EpisodeRef = Field(description="The episode transcribed.")
+    language: str = Field(description="Language of the transcript.", examples=["en"])
+    duration: float = Field(description="Length of the audio in seconds.", examples=[125.3])
+    segments: list[Segment] = Field(description="The transcript as timed segments, in order.")
+    source: Literal["asr", "publisher"] = Field(description="Speech recognition or the publisher's own transcript.", examples=["asr"])
+    model: str | None = Field(default=None, description="The ASR model used (None for publisher transcripts).", examples=["tiny.en"])
+
+    def key(self) -> str:
+        return self.episode.episode_id
+
+
+class RelatedInsight(BaseModel):
+    """An insight from another episode about a related (not the same) idea."""
+
+    model_config = ConfigDict(frozen=True)
+
+    insight_id: str = Field(description="The related insight's id.", examples=["5c2d..."])
+    text: str = Field(description="The related insight's text.", examples=["Model weights are the real moat."])
+    podcast_title: str = Field(description="Show it was said on.", examples=["Open Weights Weekly"])
+    episode_title: str = Field(description="Episode it was said in.", examples=["Moats"])
+    similarity: float = Field(description="Cosine similarity to this insight.", examples=[0.71])
+
+
+class InsightCreated(Event):
+    """Rank extracted an insight; notify ranks it into users' briefs."""
+
+    topic: ClassVar[str] = "insights.created"
+
+    insight_id: str = Field(description="Stable id of the insight (derived from episode and passage).", examples=["7e9a..."])
+    episode: EpisodeRef = Field(description="Where the insight was said.")
+    text: str = Field(description="The takeaway, one to three sentences.", examples=["Leaked source code spreads in minutes; trained weights stay protected."])
+    start: float = Field(description="Start of the passage, seconds into the episode.", examples=[761.0])
+    end: float = Field(description="End of the passage, seconds into the episode.", examples=[800.0])
+    score: float = Field(description="The insight's own quality score, 0..1.", examples=[0.82])
+    keywords: list[str] = Field(default_factory=list, description="Topics of the insight.", examples=[["model weights", "source code"]])
+    embedding: list[float] = Field(description="Unit-length sentence embedding of the text.")
+    embedding_model: str = Field(description="Model that produced the embedding.", examples=["all-MiniLM-L6-v2"])
+    cluster_id: str = Field(description="The same-idea cluster the insight belongs to.", examples=["7e9a..."])
+    is_cluster_face: bool = Field(description="True when this insight is now its cluster's best phrasing.", examples=[True])
+    related: list[RelatedInsight] = Field(default_factory=list, description="Related insights from other episodes.")
+
+    def key(self) -> str:
+        return self.episode.episode_id
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (FeedSubscribed, FeedStatusChanged, EpisodeDiscovered, TranscriptReady, InsightCreated)

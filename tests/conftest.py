@@ -1,0 +1,41 @@
+"""Fixtures every test tier shares: the real local broker, loopback HTTP servers, the bundled models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from podbrief_runtime.broker import LocalBroker
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A real Kafka-protocol broker (Tansu) on loopback for the whole session; topics are per test."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with LocalBroker(log_path=log) as broker:
+        yield broker
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of this test's own, for tests that stop and restart it."""
+    with LocalBroker(log_path=tmp_path / "tansu.log") as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL URL of this machine (set by .ci/run); tests needing it fail loudly when unset."""
+    url = os.environ.get("PODBRIEF_TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail("PODBRIEF_TEST_POSTGRES_URL is not set; `make test` sets it (PostgreSQL on 127.0.0.1:5432)")
+    return url
