@@ -143,8 +143,8 @@ class ConsumerLoop:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=max_poll_interval_ms,
-            session_timeout_ms=30_000,
-            heartbeat_interval_ms=3_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
             metadata_max_age_ms=5_000,
         )
 
