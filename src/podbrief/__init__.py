@@ -1,0 +1,1 @@
+"""podbrief's command line and local runner (the services live in services/)."""

@@ -1,0 +1,3 @@
+from podbrief.cli import app
+
+app()

@@ -1,0 +1,172 @@
+"""The `podbrief` command line: run the stack locally, the demo, and one-off tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from podbrief_runtime.broker import free_port
+from podbrief_runtime.logs import setup_logging
+from podbrief_runtime.settings import ServiceSettings
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from podbrief.stack import Stack
+
+app = typer.Typer(help="podbrief: podcast episodes in, a daily brief of the top insights out.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Look at and replay dead-lettered messages.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command()
+def up() -> None:
+    """Run the whole stack on this machine (local broker unless PODBRIEF_KAFKA_BOOTSTRAP is set) until Ctrl-C."""
+    settings = ServiceSettings()
+    setup_logging("podbrief", settings.log_format, settings.log_level)
+    bootstrap = settings.kafka_bootstrap if "PODBRIEF_KAFKA_BOOTSTRAP" in os.environ else None
+    port = int(os.environ.get("PODBRIEF_API_PORT", "8000"))
+    stack = Stack(settings.data_dir.resolve(), api_port=port, bootstrap=bootstrap)
+    try:
+        stack.start()
+        err.print(f"[green]podbrief is up[/]: API {stack.api_url} (docs at {stack.api_url}/docs), broker {stack.bootstrap}, "
+                  f"logs in {stack.log_dir}. Ctrl-C stops everything.")
+        while True:
+            stack.check()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        err.print("stopping…")
+    finally:
+        stack.stop()
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its data (default PODBRIEF_DATA_DIR/demo).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the pipeline.")] = 900,
+) -> None:
+    """Subscribe a demo user to the bundled sample podcast, run the pipeline, deliver and print the first brief."""
+    from podbrief.demo import run_demo
+
+    setup_logging("podbrief", "text", "WARNING")
+    data_dir = (data_dir or ServiceSettings().data_dir / "demo").resolve()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} episodes"),
+                  TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("transcribing and ranking the sample episodes", total=None)
+        result = run_demo(data_dir, api_port=free_port(), timeout=timeout,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total or None))
+    print_brief(result.brief)
+    console.print(f"\nDelivered as webhook [bold]{result.webhook_id}[/] (signature verified) in {result.seconds:.0f}s; "
+                  f"HTML written to {result.html_path}")
+
+
+def print_brief(brief: dict) -> None:
+    """Print a brief as readable text."""
+    items = brief.get("items", [])
+    console.rule(f"[bold]Your podbrief[/] — {len(items)} insight(s)")
+    if brief.get("note"):
+        console.print(f"[yellow]{brief['note']}[/]")
+    for n, item in enumerate(items, 1):
+        ins = item.get("insight", item)
+        console.print(f"\n[bold]{n}. {ins['text']}[/]")
+        console.print(f"   — {ins.get('podcast_title')}, {ins.get('episode_title')}, {_clock(ins.get('start'))}–{_clock(ins.get('end'))}"
+                      f"  {ins.get('link', '')}")
+        also = item.get("also_said_on") or []
+        if also:
+            console.print(f"   also said on: {', '.join(also)}")
+        for rel in item.get("related", [])[:3]:
+            console.print(f"   [dim]related: {rel['text']} ({rel.get('podcast_title')})[/]")
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+@app.command()
+def transcribe(
+    source: Annotated[str, typer.Argument(help="An audio file or an http(s) URL.")],
+    model: Annotated[str | None, typer.Option(help="faster-whisper model name or CTranslate2 folder.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Transcribe an audio file or URL and print the transcript."""
+    from podbrief_transcribe.cli import transcribe as run
+
+    run(source, model=model, json_out=json_out)
+
+
+@app.command()
+def insights(
+    transcript_json: Annotated[Path, typer.Argument(help="The output of `podbrief transcribe --json`.")],
+    top: Annotated[int, typer.Option(help="How many insights.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Extract the insights of a transcript."""
+    from podbrief_rank.cli import insights as run
+
+    run(transcript_json, top=top, json_out=json_out)
+
+
+@app.command()
+def brief(user: Annotated[str, typer.Option("--user", help="The user's email.")], json_out: JsonOpt = False) -> None:
+    """Print the brief that would be sent to USER now (nothing is sent)."""
+    from podbrief_notify.cli import brief as run
+
+    run(user=user, json_out=json_out)
+
+
+@app.command()
+def feeds(json_out: JsonOpt = False) -> None:
+    """Status of every feed ingest knows."""
+    from podbrief_ingest.cli import feed_statuses
+
+    rows = feed_statuses()
+    if json_out:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    table = Table("feed", "title", "status", "last polled", "last error", "episodes")
+    colors = {"ok": "green", "error": "red", "blocked": "yellow"}
+    for row in rows:
+        status = row["status"]
+        table.add_row(row["url"], row.get("title") or "", f"[{colors.get(status, 'white')}]{status}[/]",
+                      str(row.get("last_polled_at") or ""), row.get("last_error") or "", str(row.get("episodes_seen", 0)))
+    console.print(table)
+
+
+@dlq_app.command("list")
+def dlq_list(topic: Annotated[str, typer.Argument(help="A topic, e.g. episodes.discovered")], json_out: JsonOpt = False) -> None:
+    """List the messages in TOPIC's dead-letter twin with their errors."""
+    from podbrief.dlq import read_dead_letters
+
+    rows = asyncio.run(read_dead_letters(ServiceSettings().kafka_bootstrap, topic))
+    if json_out:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("offset", "attempts", "error", "payload")
+    for row in rows:
+        table.add_row(str(row["offset"]), row["attempts"], f"[red]{row['error']}[/]", row["payload"][:80])
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(topic: Annotated[str, typer.Argument(help="A topic, e.g. episodes.discovered")]) -> None:
+    """Publish every message of TOPIC's dead-letter twin to TOPIC again."""
+    from podbrief.dlq import replay_dead_letters
+
+    logging.basicConfig(level=logging.WARNING)
+    count = asyncio.run(replay_dead_letters(ServiceSettings().kafka_bootstrap, topic))
+    console.print(f"replayed {count} message(s) to {topic}")

@@ -1,0 +1,57 @@
+"""Dead-letter topics for operators: list what is there, replay it to the original topic."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from podbrief_contracts import dlq
+from podbrief_runtime.kafka import make_producer
+
+
+async def _drain(consumer: AIOKafkaConsumer, topic: str) -> list:
+    """Every record of `topic` from the consumer's position to the current end."""
+    await consumer.start()
+    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or {0})]
+    ends = await consumer.end_offsets(partitions)
+    records = []
+    while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        for batch in (await consumer.getmany(timeout_ms=1000)).values():
+            records.extend(batch)
+    return records
+
+
+async def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, str | int]]:
+    """The messages in `topic`'s dead-letter twin, with their error headers, oldest first."""
+    consumer = AIOKafkaConsumer(dlq(topic), bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    try:
+        records = await _drain(consumer, dlq(topic))
+    finally:
+        await consumer.stop()
+    rows = []
+    for record in records:
+        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+        rows.append({
+            "offset": record.offset,
+            "error": headers.get("error", ""),
+            "attempts": headers.get("attempts", ""),
+            "source": f"{headers.get('source_topic', topic)}:{headers.get('source_partition', '?')}@{headers.get('source_offset', '?')}",
+            "payload": (record.value or b"").decode(errors="replace"),
+        })
+    return rows
+
+
+async def replay_dead_letters(bootstrap: str, topic: str) -> int:
+    """Publish the dead letters not replayed before back to `topic`; returns how many."""
+    consumer = AIOKafkaConsumer(dlq(topic), bootstrap_servers=bootstrap, group_id=f"podbrief-dlq-replay-{topic}",
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    producer = make_producer(bootstrap, idempotence=False)
+    await producer.start()
+    try:
+        records = await _drain(consumer, dlq(topic))
+        for record in records:
+            await producer.send_and_wait(topic, record.value, key=record.key)
+            await consumer.commit({TopicPartition(record.topic, record.partition): OffsetAndMetadata(record.offset + 1, "")})
+        return len(records)
+    finally:
+        await consumer.stop()
+        await producer.stop()
