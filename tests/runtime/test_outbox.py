@@ -92,3 +92,12 @@ async def test_relay_publishes_in_order_and_replays_to_a_broker_that_lost_its_hi
         broker.stop()
     with store.engine.connect() as conn:
         assert conn.execute(select(outbox.c.published_at.is_not(None))).scalars().all() == [True, True, True]
+
+
+def test_a_claim_is_undone_when_the_handler_fails_after_it(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    with pytest.raises(RuntimeError), store.transaction() as session:
+        assert Store.claim(session, "e1", "t") is True
+        raise RuntimeError("handler failed after claiming")
+    with store.transaction() as session:
+        assert Store.claim(session, "e1", "t") is True
