@@ -60,6 +60,8 @@ def make_engine(url: str) -> Engine:
 
         # SQLAlchemy's pysqlite recipe: the driver stays in autocommit and SQLAlchemy emits BEGIN itself;
         # otherwise a SAVEPOINT (Store.claim) runs outside a transaction and commits on its own.
+        # IMMEDIATE: a deferred transaction that reads then writes fails at once with "database is locked"
+        # when another connection wrote in between; an immediate one waits its turn (busy timeout).
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None
@@ -71,7 +73,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

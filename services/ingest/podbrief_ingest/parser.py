@@ -1,0 +1,152 @@
+"""Turning a feed document (RSS 2.0, Atom, iTunes and Podcasting 2.0 tags) into a `ParsedFeed`.
+
+feedparser reads the document only after the safe XML layer (`safexml`) has checked it and
+settled its encoding; the layer's scan adds what feedparser drops (all transcripts, chapters,
+podcast:block, new-feed-url, per-item xml:base).
+"""
+
+from __future__ import annotations
+
+import calendar
+import mimetypes
+import posixpath
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from podbrief_ingest.exceptions import MalformedFeedError, NotAFeedError
+from podbrief_ingest.model import Episode, ParsedFeed
+from podbrief_ingest.safexml import ItemExtras, scan, to_utf8
+
+# Types that say nothing about the content; the file name then decides whether it is audio.
+GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/binary", "application/download"}
+# Audio in types that do not start with audio/ (video is fine: its sound track is transcribed).
+AUDIO_LIKE_TYPES = {"application/ogg", "application/x-ogg"}
+
+
+def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> ParsedFeed:
+    """Parse `body`, fetched from `url` (the base of relative links); raises a `FeedError` subclass."""
+    document = to_utf8(body, http_charset)
+    extras = scan(document, url)
+    parsed = feedparser.parse(
+        document,
+        response_headers={"content-type": "application/xml; charset=utf-8"},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    if not parsed.get("version"):
+        raise NotAFeedError("the document is XML but neither RSS nor Atom")
+    if len(parsed.entries) != len(extras.items):
+        raise MalformedFeedError(f"items could not be read consistently ({len(parsed.entries)} vs {len(extras.items)})")
+    channel = parsed.feed
+    episodes = tuple(
+        episode
+        for entry, item in zip(parsed.entries, extras.items, strict=True)
+        if (episode := _episode(entry, item)) is not None
+    )
+    blocked_by = "itunes:block" if channel.get("itunes_block") == 1 else "podcast:block" if extras.podcast_block else None
+    new_url = extras.new_feed_url if extras.new_feed_url and _is_http(extras.new_feed_url) else None
+    return ParsedFeed(
+        title=_text(channel.get("title")),
+        image=_image(channel, url),
+        episodes=episodes,
+        blocked_by=blocked_by,
+        new_feed_url=new_url,
+    )
+
+
+def is_audio(url: str, declared_type: str | None) -> bool:
+    """Whether an enclosure is something to listen to: audio or video, by its type or else by its file name."""
+    kind = (declared_type or "").split(";")[0].strip().lower()
+    if kind not in GENERIC_TYPES:
+        return kind.startswith(("audio/", "video/")) or kind in AUDIO_LIKE_TYPES
+    guessed = mimetypes.guess_type(urlsplit(url).path)[0]
+    # No usable type and an unknown extension (e.g. /download?id=3): give it the benefit of the doubt.
+    return guessed is None or guessed.startswith(("audio/", "video/")) or guessed in AUDIO_LIKE_TYPES
+
+
+def parse_duration(value: str | None) -> float | None:
+    """Seconds from an itunes:duration (`SS`, `MM:SS`, `HH:MM:SS`, decimals allowed); None when unreadable."""
+    if not value:
+        return None
+    try:
+        parts = [float(part) for part in value.strip().split(":")]
+    except ValueError:
+        return None
+    if not 1 <= len(parts) <= 3 or any(part < 0 for part in parts):
+        return None
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def _episode(entry: Any, item: ItemExtras) -> Episode | None:
+    if entry.get("itunes_block") == 1:
+        return None
+    enclosure = next((enc for enc in _enclosures(entry, item.base) if is_audio(enc[0], enc[1])), None)
+    if enclosure is None:
+        return None
+    enclosure_url, enclosure_type, enclosure_length = enclosure
+    # GUIDs are identities: compared as written (feedparser resolves a permalink GUID against xml:base only).
+    guid = _text(entry.get("id")) or enclosure_url
+    link = _text(entry.get("link"))
+    return Episode(
+        guid=guid,
+        title=_text(entry.get("title")) or _file_title(enclosure_url),
+        enclosure_url=enclosure_url,
+        enclosure_type=enclosure_type,
+        enclosure_length=enclosure_length,
+        link=urljoin(item.base, link) if link else None,
+        published_at=_published(entry),
+        duration_seconds=parse_duration(entry.get("itunes_duration")),
+        transcripts=tuple(item.transcripts),
+        chapters_url=item.chapters_url,
+    )
+
+
+def _enclosures(entry: Any, base: str) -> Iterator[tuple[str, str | None, int | None]]:
+    """(url, type, length) of the entry's enclosures, then of its media:content as a fallback; only http(s)."""
+    declared = [(enc.get("href"), enc.get("type"), enc.get("length")) for enc in entry.get("enclosures") or []]
+    media = [(enc.get("url"), enc.get("type"), enc.get("filesize")) for enc in entry.get("media_content") or []]
+    for href, kind, length in declared or media:
+        url = urljoin(base, href.strip()) if href and href.strip() else None
+        if url and _is_http(url):
+            yield url, (kind or "").strip() or None, _length(length)
+
+
+def _published(entry: Any) -> datetime | None:
+    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    return datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None
+
+
+def _image(channel: Any, base: str) -> str | None:
+    href = _text((channel.get("image") or {}).get("href"))
+    url = urljoin(base, href) if href else None
+    return url if url and _is_http(url) else None
+
+
+def _length(value: Any) -> int | None:
+    try:
+        length = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return length if length > 0 else None
+
+
+def _file_title(url: str) -> str:
+    name = posixpath.basename(urlsplit(url).path)
+    return posixpath.splitext(name)[0] or "Untitled episode"
+
+
+def _text(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -1,0 +1,229 @@
+"""The safe XML layer every feed passes before feedparser sees it.
+
+`to_utf8` settles the character encoding once (so both passes read the same text), and
+`scan` walks the document with defusedxml's SAX parser: it refuses entity declarations
+(entity expansion, external entities), proves the document well-formed, and collects what
+feedparser does not keep: every `podcast:transcript` of an item (feedparser keeps only the
+last), `podcast:chapters`, `podcast:block`, `itunes:new-feed-url` and the xml:base in force
+at each item. The scan is namespace-unaware on purpose: many real feeds use `itunes:` or
+`podcast:` without declaring the prefix, and they must still pass.
+"""
+
+from __future__ import annotations
+
+import codecs
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
+from xml.sax.xmlreader import AttributesImpl
+
+import defusedxml.sax
+from defusedxml import DefusedXmlException, EntitiesForbidden
+
+from podbrief_ingest.exceptions import FeedEncodingError, HostileFeedError, MalformedFeedError, NotAFeedError
+from podbrief_ingest.model import Transcript
+
+PODCAST_NAMESPACES = {
+    "https://podcastindex.org/namespace/1.0",
+    "https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
+}
+ITUNES_NAMESPACES = {"http://www.itunes.com/dtds/podcast-1.0.dtd"}
+# Namespaces whose `item`/`entry` feedparser treats as entries (RSS 0.9x/1.0/2.0 and Atom), so both passes count alike.
+FEED_NAMESPACES = {
+    "http://www.w3.org/2005/atom",
+    "http://purl.org/atom/ns#",
+    "http://purl.org/rss/1.0/",
+    "http://my.netscape.com/rdf/simple/0.9/",
+    "http://backend.userland.com/rss",
+    "http://backend.userland.com/rss2",
+    "http://blogs.law.harvard.edu/tech/rss",
+}
+FEED_ROOTS = {"rss", "feed", "RDF"}
+ENTRY_NAMES = {"item", "entry", "product"}
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._:-]*)["']""")
+_DECLARATION = re.compile(r"^<\?xml[^>]*\?>")
+_HTML_START = re.compile(rb"<(!doctype\s+html|html)[\s>]", re.IGNORECASE)
+
+
+@dataclass
+class ItemExtras:
+    """What the scan found in one item, in document order."""
+
+    base: str
+    transcripts: list[Transcript] = field(default_factory=list)
+    chapters_url: str | None = None
+
+
+@dataclass
+class Scan:
+    """The document's root element, its items' extras, and channel-level publisher directives."""
+
+    root: str | None = None
+    items: list[ItemExtras] = field(default_factory=list)
+    podcast_block: bool = False
+    new_feed_url: str | None = None
+
+
+def to_utf8(body: bytes, http_charset: str | None = None) -> bytes:
+    """The document as UTF-8 with a matching XML declaration; raises FeedEncodingError.
+
+    Order: byte-order mark, then the XML declaration, then the HTTP charset, then UTF-8. The
+    declaration wins over HTTP because publishers write the file while servers add a default charset.
+    """
+    encoding = next((name for bom, name in _BOMS if body.startswith(bom)), None)
+    if encoding is None:
+        declared = _DECLARED.match(body[:512])
+        encoding = declared.group(1).decode("ascii") if declared else (http_charset or "utf-8")
+        if declared and encoding.lower().startswith(("utf-16", "utf-32", "ucs")):
+            # We just read the declaration as ASCII, so the bytes cannot be UTF-16/32: a mislabelled UTF-8 file.
+            encoding = "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise FeedEncodingError(f"the feed declares an unknown character encoding {encoding!r}") from exc
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FeedEncodingError(
+            f"the feed is not valid {encoding}: byte 0x{body[exc.start]:02x} at offset {exc.start} cannot be decoded"
+        ) from exc
+    # Leading whitespace before the declaration is a common mistake expat refuses; it carries no meaning.
+    text = _DECLARATION.sub("", text.lstrip("\ufeff \t\r\n"), count=1)
+    return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode("utf-8")
+
+
+def scan(document: bytes, url: str) -> Scan:
+    """Check `document` (UTF-8, from `to_utf8`) and collect its extras; relative URLs resolve against `url`.
+
+    Raises HostileFeedError, NotAFeedError or MalformedFeedError.
+    """
+    handler = _Scanner(url)
+    try:
+        defusedxml.sax.parseString(document, handler, forbid_dtd=False, forbid_entities=True, forbid_external=False)
+    except EntitiesForbidden as exc:
+        raise HostileFeedError(
+            f"refused: the feed declares the XML entity {exc.name!r} (entity declarations allow expansion and "
+            "external-entity attacks and are never needed in a feed)"
+        ) from exc
+    except DefusedXmlException as exc:
+        raise HostileFeedError(f"refused: {exc}") from exc
+    except SAXParseException as exc:
+        _check_root(handler.result.root, document)
+        where = f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
+        hint = "; the feed looks truncated" if exc.getMessage() in ("no element found", "unclosed token") else ""
+        raise MalformedFeedError(f"the feed is not well-formed XML ({where}: {exc.getMessage()}){hint}") from exc
+    _check_root(handler.result.root, document)
+    return handler.result
+
+
+def _check_root(root: str | None, document: bytes) -> None:
+    local = (root or "").rpartition(":")[2]
+    # HTML5's lower-case <!doctype html> is not even XML, so the parser may stop before any root element.
+    if local.lower() == "html" or (root is None and _HTML_START.search(document[:2048])):
+        raise NotAFeedError("the URL serves an HTML page, not a feed")
+    if root is None:
+        raise NotAFeedError("the response is not XML")
+    if local not in FEED_ROOTS:
+        raise NotAFeedError(f"expected an RSS or Atom feed, got a <{root}> document")
+
+
+class _Scanner(ContentHandler):
+    """Walks the document; keeps a namespace and xml:base stack to classify and resolve what it collects."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.result = Scan()
+        self._names: list[str] = []
+        self._bases: list[str] = [url]
+        self._prefixes: list[dict[str, str]] = [{}]
+        self._item: ItemExtras | None = None
+        self._item_depth = 0
+        self._text: list[str] | None = None
+        self._text_depth = 0
+
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802 (SAX API)
+        if self.result.root is None:
+            self.result.root = name
+        declared = {key[6:]: value.strip().lower() for key, value in attrs.items() if key.startswith("xmlns:")}
+        self._prefixes.append({**self._prefixes[-1], **declared} if declared else self._prefixes[-1])
+        base = attrs.get("xml:base")
+        self._bases.append(urljoin(self._bases[-1], base.strip()) if base else self._bases[-1])
+        self._names.append(name)
+        prefix, _, local = name.rpartition(":")
+        if self._item is None and local in ENTRY_NAMES and self._is_feed_element(prefix):
+            self._item = ItemExtras(base=self._bases[-1])
+            self._item_depth = len(self._names)
+            self.result.items.append(self._item)
+        elif self._in(prefix, PODCAST_NAMESPACES, "podcast"):
+            self._podcast_element(local, attrs)
+        elif self._item is None and self._wants_text(prefix, local):
+            self._collect_text()
+
+    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+        if self._text is not None and len(self._names) == self._text_depth:
+            self._channel_text(name, "".join(self._text).strip())
+            self._text = None
+        if self._item is not None and len(self._names) == self._item_depth:
+            self._item = None
+        self._names.pop()
+        self._bases.pop()
+        self._prefixes.pop()
+
+    def characters(self, content: str) -> None:
+        if self._text is not None:
+            self._text.append(content)
+
+    def _podcast_element(self, local: str, attrs: AttributesImpl) -> None:
+        if self._item is not None and local in ("transcript", "chapters"):
+            href = (attrs.get("url") or "").strip()
+            if not href:
+                return
+            resolved = urljoin(self._bases[-1], href)
+            if local == "chapters":
+                self._item.chapters_url = self._item.chapters_url or resolved
+                return
+            kind = (attrs.get("type") or "").strip() or mimetypes.guess_type(resolved)[0] or "application/octet-stream"
+            self._item.transcripts.append(
+                Transcript(url=resolved, type=kind, language=(attrs.get("language") or "").strip() or None)
+            )
+        elif self._item is None and local == "block" and not attrs.get("id"):
+            # A block with an `id` addresses one named platform; only the bare one addresses every app.
+            self._collect_text()
+
+    def _collect_text(self) -> None:
+        self._text = []
+        self._text_depth = len(self._names)
+
+    def _wants_text(self, prefix: str, local: str) -> bool:
+        if local == "new-feed-url":
+            return self._in(prefix, ITUNES_NAMESPACES, "itunes")
+        # The pre-iTunes convention: <redirect><newLocation>URL</newLocation></redirect>.
+        return not prefix and local == "newLocation" and len(self._names) > 1 and self._names[-2] == "redirect"
+
+    def _channel_text(self, name: str, text: str) -> None:
+        local = name.rpartition(":")[2]
+        if local == "block":
+            self.result.podcast_block = text.lower() == "yes"
+        elif text and self.result.new_feed_url is None:
+            self.result.new_feed_url = urljoin(self._bases[-1], text)
+
+    def _is_feed_element(self, prefix: str) -> bool:
+        return not prefix or self._prefixes[-1].get(prefix) in FEED_NAMESPACES
+
+    def _in(self, prefix: str, namespaces: set[str], conventional: str) -> bool:
+        """Whether `prefix` means one of `namespaces`; an undeclared prefix counts by its conventional name."""
+        if not prefix:
+            return False
+        uri = self._prefixes[-1].get(prefix)
+        return uri in namespaces if uri is not None else prefix == conventional

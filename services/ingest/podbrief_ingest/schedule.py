@@ -1,0 +1,49 @@
+"""When to poll a feed next: a jittered interval when healthy, exponential backoff when failing, never before Retry-After."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from podbrief_ingest.model import PollResult
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    """The knobs of the schedule (from Settings)."""
+
+    interval: float
+    jitter: float
+    backoff_max: float
+
+    def failures_after(self, previous_failures: int, result: PollResult) -> int:
+        """Consecutive failed polls once `result` is counted."""
+        return previous_failures + 1 if result.status == "error" else 0
+
+    def next_poll_at(self, result: PollResult, failures: int, rng: random.Random) -> datetime:
+        """When to poll again after `result`, the feed's `failures`-th failure in a row (0 = healthy)."""
+        delay = self.interval
+        if failures:
+            delay = min(self.backoff_max, self.interval * 2 ** min(failures - 1, 32))
+        delay *= 1 + rng.uniform(-self.jitter, self.jitter)
+        if result.retry_after is not None:
+            delay = max(delay, min(result.retry_after, self.backoff_max))
+        return result.polled_at + timedelta(seconds=delay)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())

@@ -1,0 +1,37 @@
+"""Thin event handlers: feeds.subscribed into the feed registry, each event once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from podbrief_contracts import FeedSubscribed
+from podbrief_runtime.kafka import Route
+from podbrief_runtime.store import Store
+
+from podbrief_ingest import registry
+from podbrief_ingest.poller import Clock, utcnow
+
+
+class Handlers:
+    """What ingest does with the events it consumes."""
+
+    def __init__(self, store: Store, wake: Callable[[], None], clock: Clock = utcnow) -> None:
+        self.store = store
+        self.wake = wake
+        self.clock = clock
+
+    async def on_feed_subscribed(self, event: FeedSubscribed) -> None:
+        """Add the feed to the registry (once, however many users subscribe) and have it polled at once."""
+        if await asyncio.to_thread(self._subscribe, event):
+            self.wake()
+
+    def _subscribe(self, event: FeedSubscribed) -> bool:
+        with self.store.transaction() as session:
+            if not Store.claim(session, event.event_id, event.topic):
+                return False
+            return registry.add_feed(session, event.feed_id, event.feed_url, self.clock())
+
+    def routes(self) -> dict[str, Route]:
+        """The topics ingest consumes and their handlers."""
+        return {FeedSubscribed.topic: Route(FeedSubscribed, self.on_feed_subscribed)}
