@@ -53,30 +53,32 @@ inbox = Table(
 )
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share it."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+def make_engine(url: str, immediate: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and real transactions so several processes can share it.
 
-        # SQLAlchemy's pysqlite recipe: the driver stays in autocommit and SQLAlchemy emits BEGIN itself;
-        # otherwise a SAVEPOINT (Store.claim) runs outside a transaction and commits on its own.
-        # IMMEDIATE: a deferred transaction that reads then writes fails at once with "database is locked"
-        # when another connection wrote in between; an immediate one waits its turn (busy timeout).
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
+    `immediate`: SQLite transactions take the write lock when they begin. A deferred transaction that
+    reads and then writes fails at once with "database is locked" when another connection wrote in
+    between; an immediate one waits its turn (busy timeout). Reads keep WAL's non-blocking snapshots.
+    """
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # SQLAlchemy's pysqlite recipe: the driver stays in autocommit and SQLAlchemy emits BEGIN itself;
+    # otherwise a SAVEPOINT (Store.claim) runs outside a transaction and commits on its own.
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
 
 
 class Store:
@@ -84,10 +86,23 @@ class Store:
 
     def __init__(self, url: str, *metadatas: MetaData, create: bool = True) -> None:
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # On SQLite, writes go through an engine whose transactions lock up front (see make_engine).
+        self.writer = make_engine(url, immediate=True) if url.startswith("sqlite") else self.engine
+        self.sessions = sessionmaker(self.writer, expire_on_commit=False)
         if create:
             for md in (runtime_metadata, *metadatas):
-                md.create_all(self.engine)
+                md.create_all(self.writer)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.writer.dispose()
+        self.engine.dispose()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite it takes no write lock (WAL snapshot)."""
+        with Session(self.engine) as session:
+            yield session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -136,12 +151,12 @@ class Store:
         """Record that the rows `ids` reached the broker."""
         if not ids:
             return
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
 
     def mark_for_replay(self, window: timedelta) -> int:
         """Queue the outbox of the last `window` for publishing again (the broker lost it)."""
         since = datetime.now(UTC) - window
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             result = conn.execute(update(outbox).where(outbox.c.created_at >= since).values(published_at=None))
         return int(result.rowcount or 0)

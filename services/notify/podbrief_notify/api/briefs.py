@@ -1,0 +1,103 @@
+"""/v1/briefs: build one now, read them as JSON or as a page."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from podbrief_notify import briefs
+from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, OptionalUser, PageDep, errors, json_errors
+from podbrief_notify.context import Context
+from podbrief_notify.exceptions import Conflict, NotFound
+from podbrief_notify.metrics import BRIEFS
+from podbrief_notify.render import render_brief
+from podbrief_notify.schemas import BriefDetail, BriefPublic, BriefsPublic
+
+router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
+BriefId = Annotated[str, Path(max_length=64, description="The brief's id.")]
+
+
+def _build(ctx: Context, user_id: str) -> tuple[dict[str, Any], list[str]]:
+    with ctx.store.transaction() as session:
+        payload = briefs.build(session, user_id, ctx.embedder, ctx.clock.now(), ctx.options)
+        if payload is None:
+            raise Conflict("nothing to send: no new insights from your subscriptions since your last brief")
+        return payload, briefs.pending_delivery_ids(session, payload["id"])
+
+
+def _detail(ctx: Context, user_id: str, brief_id: str) -> BriefDetail:
+    with ctx.store.reading() as session:
+        row = briefs.get_brief(session, user_id, brief_id)
+        return BriefDetail.model_validate({**json.loads(row.payload), "deliveries": briefs.deliveries_of(session, brief_id)})
+
+
+@router.post("", status_code=201, response_model=BriefDetail, responses={**AUTH_ERRORS, **errors(409)})
+async def create_brief(ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
+    """Build the caller's brief now and deliver it to their webhooks (first attempt made before answering)."""
+    payload, delivery_ids = await run_in_threadpool(_build, ctx, user_id)
+    ctx.latest.drop(user_id)
+    BRIEFS.labels(trigger="requested").inc()
+    if delivery_ids:
+        await ctx.deliverer.deliver(delivery_ids)
+    return await run_in_threadpool(_detail, ctx, user_id, payload["id"])
+
+
+@router.get("", response_model=BriefsPublic, responses=AUTH_ERRORS)
+def list_briefs(ctx: Ctx, user_id: CurrentUser, paging: PageDep) -> BriefsPublic:
+    """The caller's briefs, newest first."""
+    with ctx.store.reading() as session:
+        data, count = briefs.list_briefs(session, user_id, paging.limit, paging.offset)
+    return BriefsPublic.model_validate({"data": data, "count": count})
+
+
+@router.get(
+    "/latest",
+    response_model=None,
+    responses={200: {"model": BriefPublic, "description": "The newest brief."}, **AUTH_ERRORS, **errors(404)},
+)
+async def latest_brief(ctx: Ctx, user_id: CurrentUser) -> Response:
+    """The caller's newest brief."""
+    payload = await ctx.latest.get_or_load(user_id, lambda: run_in_threadpool(briefs.latest_payload, ctx.store, user_id))
+    if payload is None:
+        raise NotFound("no brief yet")
+    # Stored already validated as BriefPublic: sent as is, without parsing it again.
+    return Response(payload, media_type="application/json")
+
+
+@router.get("/{brief_id}", response_model=BriefDetail, responses={**AUTH_ERRORS, **errors(404)})
+def get_brief(brief_id: BriefId, ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
+    """One brief with its deliveries and every delivery attempt."""
+    return _detail(ctx, user_id, brief_id)
+
+
+@router.get(
+    "/{brief_id}/html",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The brief as a page."},
+        **json_errors(401, 404, 422, 429),
+    },
+)
+def brief_html(
+    brief_id: BriefId,
+    ctx: Ctx,
+    user_id: OptionalUser,
+    token: Annotated[
+        str | None, Query(max_length=64, description="The token from the brief's html_url (instead of an API key).")
+    ] = None,
+) -> HTMLResponse:
+    """The brief as a phone-readable page; opens with the API key or with the token in the brief's `html_url`."""
+    with ctx.store.reading() as session:
+        if user_id is not None:
+            row = briefs.get_brief(session, user_id, brief_id)
+        elif token:
+            row = briefs.brief_by_token(session, brief_id, token)
+        else:
+            raise HTTPException(
+                401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"}
+            )
+    return HTMLResponse(render_brief(json.loads(row.payload)))

@@ -1,0 +1,37 @@
+"""/healthz and /metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from podbrief_notify.api.deps import Ctx
+from podbrief_notify.schemas import ErrorBody, Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody, "description": "The store is unreachable."}})
+def healthz(ctx: Ctx) -> Health | Response:
+    """Alive and able to reach the store."""
+    try:
+        with ctx.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not healthy", whatever its class
+        return Response(
+            f'{{"error":{{"code":"unhealthy","message":"store unreachable: {type(exc).__name__}"}}}}',
+            status_code=503,
+            media_type="application/json",
+        )
+    return Health(status="ok")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus metrics."}},
+)
+def metrics() -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,249 @@
+"""Building a user's brief: candidates, ranking, the items people read, and storing it for delivery."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from podbrief_runtime.store import Store
+from sqlalchemy import Row, and_, exists, func, insert, select
+from sqlalchemy.orm import Session
+
+from podbrief_notify.embedder import Embedder
+from podbrief_notify.exceptions import NotFound
+from podbrief_notify.insights import describe, shows_per_cluster
+from podbrief_notify.keys import new_delivery_id
+from podbrief_notify.ranking import Pool, Tastes, Weights, rank
+from podbrief_notify.schemas import BriefPublic
+from podbrief_notify.subscriptions import subscribed_feed_ids
+from podbrief_notify.tables import briefs, clusters, deliveries, delivery_attempts, feedback, insights, sent_clusters, users
+from podbrief_notify.webhooks import active_webhooks
+
+log = logging.getLogger(__name__)
+
+EVENT_BRIEF_READY = "brief.ready"
+
+
+@dataclass(frozen=True)
+class BriefOptions:
+    """What shapes a brief beyond the user's own settings."""
+
+    base_url: str
+    weights: Weights = Weights()
+    candidate_days: float = 14.0
+
+
+def candidates(session: Session, user_id: str, now: datetime, days: float) -> list[Row[Any]]:
+    """Insights from the user's feeds, recent, whose idea (cluster) was never sent to the user; one per cluster."""
+    feed_ids = subscribed_feed_ids(session, user_id)
+    if not feed_ids:
+        return []
+    already_sent = exists().where(and_(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id == insights.c.cluster_id))
+    rows = session.execute(
+        select(insights, clusters.c.face_insight_id)
+        .outerjoin(clusters, clusters.c.cluster_id == insights.c.cluster_id)
+        .where(insights.c.feed_id.in_(feed_ids), insights.c.created_at >= now - timedelta(days=days), ~already_sent)
+        .order_by(insights.c.created_at, insights.c.insight_id)
+    ).all()
+    # One phrasing per idea: the cluster's face when the user's feeds have it, else the best-scored one.
+    best: dict[str, Row[Any]] = {}
+    for row in rows:
+        current = best.get(row.cluster_id)
+        if current is None or _preferred(row, current):
+            best[row.cluster_id] = row
+    return list(best.values())
+
+
+def _preferred(row: Row[Any], current: Row[Any]) -> bool:
+    is_face, was_face = row.insight_id == row.face_insight_id, current.insight_id == current.face_insight_id
+    if is_face != was_face:
+        return is_face
+    return bool(row.score > current.score)
+
+
+def _vectors(rows: list[Row[Any]]) -> np.ndarray:
+    return np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+
+
+def tastes_for(session: Session, user: Row[Any], embedder: Embedder, dim: int) -> Tastes:
+    """The user's interests and votes as a one-user `Tastes`; vectors of another size (another model) are left out."""
+    interests = embedder.embed(list(user.interests)) if user.interests else np.zeros((0, dim), np.float32)
+    if interests.shape[1] != dim:
+        log.warning("interest embeddings do not match insight embeddings; interests ignored", extra={"user_id": user.id})
+        interests = np.zeros((0, dim), np.float32)
+    votes = session.execute(
+        select(feedback.c.vote, insights.c.embedding)
+        .join(insights, insights.c.insight_id == feedback.c.insight_id)
+        .where(feedback.c.user_id == user.id)
+    ).all()
+    voted = {
+        vote: [v for v in (np.frombuffer(row.embedding, np.float32) for row in votes if row.vote == vote) if v.shape[0] == dim]
+        for vote in ("up", "down")
+    }
+    vectors = np.vstack([interests.astype(np.float32), *voted["up"], *voted["down"]]).reshape(-1, dim)
+    k, up = len(interests), len(voted["up"])
+    return Tastes(vectors, [np.arange(k)], [np.arange(k, k + up)], [np.arange(k + up, len(vectors))])
+
+
+def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, options: BriefOptions) -> list[dict[str, Any]]:
+    """The items the user's next brief would hold, best first (empty when there is nothing new)."""
+    rows = candidates(session, user.id, now, options.candidate_days)
+    if not rows:
+        return []
+    # Insights embedded by different models cannot be compared; keep the common space.
+    dims = Counter(len(r.embedding) // 4 for r in rows)
+    dim = dims.most_common(1)[0][0]
+    rows = [r for r in rows if len(r.embedding) // 4 == dim]
+    shows = shows_per_cluster(session, (r.cluster_id for r in rows))
+    episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
+    pool = Pool(
+        embeddings=_vectors(rows),
+        quality=np.array([r.score for r in rows], dtype=np.float32),
+        age_hours=np.array([(now - (r.published_at or r.created_at)).total_seconds() / 3600 for r in rows], dtype=np.float32),
+        shows=np.array([shows.get(r.cluster_id, 1) for r in rows]),
+        episodes=np.array([episode_codes[r.episode_id] for r in rows]),
+    )
+    picked = rank(pool, tastes_for(session, user, embedder, dim), user.brief_size, options.weights)[0]
+    chosen = [rows[i] for i in picked]
+    return [{**item, "rank": n} for n, item in enumerate(describe(session, chosen), start=1)]
+
+
+def note_for(count: int, size: int) -> str | None:
+    """What the brief says when it is short."""
+    if count >= size:
+        return None
+    plural = "insight" if count == 1 else "insights"
+    return f"Only {count} new {plural} from your subscriptions since your last brief (you asked for {size})."
+
+
+def build(
+    session: Session, user_id: str, embedder: Embedder, now: datetime, options: BriefOptions, period: str | None = None
+) -> dict[str, Any] | None:
+    """Build the user's brief, store it with a pending delivery per active webhook; None when nothing is new.
+
+    Storing marks its ideas sent, so no later brief repeats them. With `period` set, a second
+    brief for the same user and period violates a unique key: the caller's transaction fails.
+    """
+    user = session.execute(select(users).where(users.c.id == user_id)).first()
+    if user is None:
+        raise NotFound("user not found")
+    items = draft(session, user, embedder, now, options)
+    if not items:
+        return None
+    brief_id = str(uuid.uuid4())
+    token = secrets.token_urlsafe(24)
+    payload = BriefPublic.model_validate(
+        {
+            "id": brief_id,
+            "created_at": now,
+            "period": period,
+            "requested_size": user.brief_size,
+            "size": len(items),
+            "note": note_for(len(items), user.brief_size),
+            "html_url": f"{options.base_url.rstrip('/')}/v1/briefs/{brief_id}/html?token={token}",
+            "items": items,
+        }
+    ).model_dump(mode="json")
+    session.execute(
+        insert(briefs).values(
+            id=brief_id, user_id=user_id, period=period, created_at=now, payload=json.dumps(payload), view_token=token
+        )
+    )
+    session.execute(
+        insert(sent_clusters),
+        [{"user_id": user_id, "cluster_id": i["cluster_id"], "insight_id": i["insight_id"], "brief_id": brief_id} for i in items],
+    )
+    body = json.dumps({"type": EVENT_BRIEF_READY, "timestamp": payload["created_at"], "data": payload}, separators=(",", ":"))
+    hooks = active_webhooks(session, user_id)
+    if hooks:
+        session.execute(
+            insert(deliveries),
+            [
+                {
+                    "id": new_delivery_id(),
+                    "user_id": user_id,
+                    "webhook_id": hook.id,
+                    "brief_id": brief_id,
+                    "event_type": EVENT_BRIEF_READY,
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for hook in hooks
+            ],
+        )
+    return payload
+
+
+def pending_delivery_ids(session: Session, brief_id: str) -> list[str]:
+    """The brief's deliveries still waiting for an attempt."""
+    return list(
+        session.execute(
+            select(deliveries.c.id).where(deliveries.c.brief_id == brief_id, deliveries.c.status == "pending")
+        ).scalars()
+    )
+
+
+def latest_payload(store: Store, user_id: str) -> str | None:
+    """The stored JSON of the user's newest brief (a bare connection: this is the API's hottest read)."""
+    with store.engine.connect() as conn:
+        return conn.execute(
+            select(briefs.c.payload).where(briefs.c.user_id == user_id).order_by(briefs.c.created_at.desc(), briefs.c.id).limit(1)
+        ).scalar()
+
+
+def get_brief(session: Session, user_id: str, brief_id: str) -> Row[Any]:
+    """One of the user's briefs; NotFound for anyone else's."""
+    row = session.execute(select(briefs).where(briefs.c.id == brief_id, briefs.c.user_id == user_id)).first()
+    if row is None:
+        raise NotFound("brief not found")
+    return row
+
+
+def brief_by_token(session: Session, brief_id: str, token: str) -> Row[Any]:
+    """A brief opened by the token in its HTML link; NotFound when the token does not match."""
+    row = session.execute(select(briefs).where(briefs.c.id == brief_id)).first()
+    if row is None or not secrets.compare_digest(row.view_token, token):
+        raise NotFound("brief not found")
+    return row
+
+
+def list_briefs(session: Session, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the user's briefs, newest first, and the total."""
+    rows = session.execute(
+        select(briefs.c.id, briefs.c.created_at, briefs.c.period, briefs.c.payload)
+        .where(briefs.c.user_id == user_id)
+        .order_by(briefs.c.created_at.desc(), briefs.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = session.execute(select(func.count()).where(briefs.c.user_id == user_id)).scalar_one()
+    data = [{"id": r.id, "created_at": r.created_at, "period": r.period, "size": json.loads(r.payload)["size"]} for r in rows]
+    return data, total
+
+
+def deliveries_of(session: Session, brief_id: str) -> list[dict[str, Any]]:
+    """The brief's deliveries, each with its attempts, oldest first."""
+    rows = session.execute(select(deliveries).where(deliveries.c.brief_id == brief_id).order_by(deliveries.c.created_at)).all()
+    attempts = (
+        session.execute(
+            select(delivery_attempts)
+            .where(delivery_attempts.c.delivery_id.in_([r.id for r in rows]))
+            .order_by(delivery_attempts.c.attempt)
+        ).all()
+        if rows
+        else []
+    )
+    log_of: dict[str, list[dict[str, Any]]] = {}
+    for a in attempts:
+        log_of.setdefault(a.delivery_id, []).append(a._asdict())
+    return [{**{k: v for k, v in r._asdict().items() if k != "body"}, "attempt_log": log_of.get(r.id, [])} for r in rows]

@@ -1,0 +1,148 @@
+"""Everything the API, the consumer and the background loops share, built once per process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from podbrief_runtime.store import Store
+
+from podbrief_notify.briefs import BriefOptions
+from podbrief_notify.clock import Clock, SystemClock
+from podbrief_notify.delivery import Deliverer, HttpSender, Sender
+from podbrief_notify.embedder import Embedder
+from podbrief_notify.keys import hash_api_key
+from podbrief_notify.ranking import Weights
+from podbrief_notify.ratelimit import RateLimiter
+from podbrief_notify.settings import Settings
+from podbrief_notify.users import user_id_for_key_hash
+
+
+class KeyCache:
+    """API key hash -> user id for a short while, so most requests skip the key lookup."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 50_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, key: str) -> str | None:
+        """The user holding `key` if the cache knows it."""
+        hit = self._entries.get(hash_api_key(key))
+        return hit[0] if hit and hit[1] > time.monotonic() else None
+
+    def user_id(self, store: Store, key: str) -> str | None:
+        """The user holding `key`, from the cache or the store (unknown keys are not cached)."""
+        now = time.monotonic()
+        key_hash = hash_api_key(key)
+        hit = self._entries.get(key_hash)
+        if hit and hit[1] > now:
+            return hit[0]
+        with store.reading() as session:
+            user_id = user_id_for_key_hash(session, key_hash)
+        if user_id is not None:
+            with self._lock:
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+                self._entries[key_hash] = (user_id, now + self.ttl)
+        return user_id
+
+
+class RecentCache:
+    """A small time-limited map for hot reads (each user's latest brief): hits never leave the event loop.
+
+    Other processes' writes show after at most `ttl` seconds; this process drops an entry itself
+    when it changes the value.
+    """
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._loading: dict[str, asyncio.Future[str | None]] = {}
+
+    def get(self, key: str) -> str | None:
+        """The cached value, if fresh."""
+        hit = self._entries.get(key)
+        return hit[0] if hit and hit[1] > time.monotonic() else None
+
+    def put(self, key: str, value: str) -> None:
+        """Remember `value` for `ttl` seconds (nothing when caching is off)."""
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (value, time.monotonic() + self.ttl)
+
+    def drop(self, key: str) -> None:
+        """Forget `key` (its value just changed)."""
+        self._entries.pop(key, None)
+
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[str | None]]) -> str | None:
+        """The cached value, or `load()`'s; concurrent misses for one key share a single load."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(load())
+            self._loading[key] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(key, None))
+        value = await asyncio.shield(pending)
+        if value is not None:
+            self.put(key, value)
+        return value
+
+
+@dataclass
+class Context:
+    """The notify service's shared parts."""
+
+    settings: Settings
+    store: Store
+    embedder: Embedder
+    clock: Clock
+    deliverer: Deliverer
+    limiter: RateLimiter
+    options: BriefOptions
+    emitted: Callable[[], None] = lambda: None
+    keys: KeyCache = field(default_factory=KeyCache)
+    latest: RecentCache = field(default_factory=lambda: RecentCache(0.0))
+
+
+def build_context(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    clock: Clock | None = None,
+    sender: Sender | None = None,
+    emitted: Callable[[], None] = lambda: None,
+) -> Context:
+    """Wire the parts from settings; tests pass their own clock, sender or embedder."""
+    clock = clock or SystemClock()
+    sender = sender or HttpSender(
+        allow_private=settings.allow_private_urls,
+        timeout=settings.webhook_timeout_s,
+        response_cap=settings.webhook_response_cap,
+        per_host=settings.webhook_connections_per_host,
+    )
+    deliverer = Deliverer(
+        store, sender, clock, timedelta(hours=settings.webhook_retry_window_h), concurrency=settings.delivery_concurrency
+    )
+    options = BriefOptions(base_url=settings.base_url(), weights=Weights(half_life_hours=settings.freshness_half_life_h))
+    return Context(
+        settings=settings,
+        store=store,
+        embedder=embedder,
+        clock=clock,
+        deliverer=deliverer,
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        options=options,
+        emitted=emitted,
+        latest=RecentCache(settings.latest_brief_cache_s),
+    )

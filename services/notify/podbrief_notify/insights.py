@@ -1,0 +1,253 @@
+"""Insights as notify keeps them: stored from InsightCreated, described for briefs and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from podbrief_contracts import FeedStatusChanged, InsightCreated
+from sqlalchemy import Row, and_, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from podbrief_notify.tables import clusters, feedback, feeds, insight_links, insights, sent_clusters, subscriptions
+
+RELATED_PER_INSIGHT = 3
+
+
+def timestamp_link(enclosure_url: str, start: float) -> str:
+    """A link that opens the audio at `start` (Media Fragments `#t=`)."""
+    return f"{enclosure_url}#t={int(start)}"
+
+
+def store_insight(session: Session, event: InsightCreated, now: datetime) -> bool:
+    """Record an insight, its cluster and its related links; False when it was already stored."""
+    if session.execute(select(insights.c.insight_id).where(insights.c.insight_id == event.insight_id)).first():
+        return False
+    ep = event.episode
+    session.execute(
+        insert(insights).values(
+            insight_id=event.insight_id,
+            cluster_id=event.cluster_id,
+            feed_id=ep.feed_id,
+            episode_id=ep.episode_id,
+            podcast_title=ep.podcast_title,
+            podcast_image=ep.podcast_image,
+            episode_title=ep.episode_title,
+            episode_link=ep.episode_link,
+            enclosure_url=ep.enclosure_url,
+            published_at=ep.published_at,
+            text=event.text,
+            start=event.start,
+            end=event.end,
+            score=event.score,
+            keywords=list(event.keywords),
+            embedding=np.asarray(event.embedding, dtype=np.float32).tobytes(),
+            embedding_model=event.embedding_model,
+            created_at=now,
+        )
+    )
+    _record_cluster(session, event, now)
+    _record_links(session, event)
+    return True
+
+
+def _record_cluster(session: Session, event: InsightCreated, now: datetime) -> None:
+    known = session.execute(select(clusters.c.cluster_id).where(clusters.c.cluster_id == event.cluster_id)).first()
+    if known is None:
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(clusters).values(cluster_id=event.cluster_id, face_insight_id=event.insight_id, updated_at=now)
+                )
+            return
+        except IntegrityError:
+            pass  # another handler created it a moment ago; fall through to the face update
+    if event.is_cluster_face:
+        session.execute(
+            update(clusters)
+            .where(clusters.c.cluster_id == event.cluster_id)
+            .values(face_insight_id=event.insight_id, updated_at=now)
+        )
+
+
+def _record_links(session: Session, event: InsightCreated) -> None:
+    ep = event.episode
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    for rel in event.related:
+        if rel.insight_id == event.insight_id:
+            continue
+        pairs[(event.insight_id, rel.insight_id)] = dict(
+            text=rel.text, podcast_title=rel.podcast_title, episode_title=rel.episode_title, similarity=rel.similarity
+        )
+        # The other direction: the older insight now has this one as a relation too.
+        pairs[(rel.insight_id, event.insight_id)] = dict(
+            text=event.text, podcast_title=ep.podcast_title, episode_title=ep.episode_title, similarity=rel.similarity
+        )
+    if not pairs:
+        return
+    existing = set(
+        session.execute(
+            select(insight_links.c.insight_id, insight_links.c.related_id).where(
+                tuple_(insight_links.c.insight_id, insight_links.c.related_id).in_(list(pairs))
+            )
+        ).tuples()
+    )
+    rows = [{"insight_id": a, "related_id": b, **values} for (a, b), values in pairs.items() if (a, b) not in existing]
+    if rows:
+        session.execute(insert(insight_links), rows)
+
+
+def store_feed_status(session: Session, event: FeedStatusChanged) -> None:
+    """Keep the newest status of a feed; an older event arriving late changes nothing."""
+    values = dict(
+        feed_url=event.feed_url,
+        title=event.title,
+        status=event.status,
+        last_polled_at=event.last_polled_at,
+        last_success_at=event.last_success_at,
+        last_error=event.last_error,
+        episodes_seen=event.episodes_seen,
+        status_at=event.occurred_at,
+    )
+    known = session.execute(select(feeds.c.status_at).where(feeds.c.feed_id == event.feed_id)).first()
+    if known is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(feeds).values(feed_id=event.feed_id, **values))
+            return
+        except IntegrityError:
+            pass  # a subscription created the row concurrently; update it below
+    session.execute(
+        update(feeds)
+        .where(feeds.c.feed_id == event.feed_id)
+        .where(or_(feeds.c.status_at.is_(None), feeds.c.status_at <= event.occurred_at))
+        .values(**values)
+    )
+
+
+def shows_per_cluster(session: Session, cluster_ids: Iterable[str]) -> dict[str, int]:
+    """How many distinct shows said each cluster's idea."""
+    ids = list(set(cluster_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(insights.c.cluster_id, func.count(func.distinct(insights.c.feed_id)))
+        .where(insights.c.cluster_id.in_(ids))
+        .group_by(insights.c.cluster_id)
+    ).all()
+    return {cluster_id: count for cluster_id, count in rows}
+
+
+def describe(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """The public view of insight rows: show, episode, timestamp link, other shows, related insights."""
+    if not rows:
+        return []
+    members = session.execute(
+        select(
+            insights.c.insight_id,
+            insights.c.cluster_id,
+            insights.c.feed_id,
+            insights.c.podcast_title,
+            insights.c.episode_title,
+            insights.c.enclosure_url,
+            insights.c.start,
+        )
+        .where(insights.c.cluster_id.in_({r.cluster_id for r in rows}))
+        .order_by(insights.c.created_at)
+    ).all()
+    by_cluster: dict[str, list[Row[Any]]] = {}
+    for m in members:
+        by_cluster.setdefault(m.cluster_id, []).append(m)
+    links = _links_of({m.insight_id for m in members} | {r.insight_id for r in rows}, session)
+    return [_view(r, by_cluster.get(r.cluster_id, []), links) for r in rows]
+
+
+def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]]:
+    if not ids:
+        return {}
+    target = insights.alias("target")
+    found = session.execute(
+        select(
+            insight_links,
+            target.c.episode_id.label("related_episode"),
+            target.c.cluster_id.label("related_cluster"),
+            target.c.enclosure_url.label("related_enclosure"),
+            target.c.start.label("related_start"),
+        )
+        .select_from(insight_links.outerjoin(target, target.c.insight_id == insight_links.c.related_id))
+        .where(insight_links.c.insight_id.in_(list(ids)))
+    ).all()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for link in found:
+        out.setdefault(link.insight_id, []).append(link._asdict())
+    return out
+
+
+def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    also: dict[str, dict[str, Any]] = {}
+    for m in members:
+        if m.feed_id != row.feed_id and m.feed_id not in also:
+            also[m.feed_id] = {
+                "podcast_title": m.podcast_title,
+                "episode_title": m.episode_title,
+                "link": timestamp_link(m.enclosure_url, m.start),
+            }
+    related: dict[str, dict[str, Any]] = {}
+    for member_id in [row.insight_id, *(m.insight_id for m in members)]:
+        for link in links.get(member_id, []):
+            if link["related_cluster"] == row.cluster_id or link["related_episode"] == row.episode_id:
+                continue
+            best = related.get(link["related_id"])
+            if best is None or link["similarity"] > best["similarity"]:
+                related[link["related_id"]] = {
+                    "insight_id": link["related_id"],
+                    "text": link["text"],
+                    "podcast_title": link["podcast_title"],
+                    "episode_title": link["episode_title"],
+                    "similarity": round(float(link["similarity"]), 4),
+                    "link": timestamp_link(link["related_enclosure"], link["related_start"])
+                    if link["related_enclosure"]
+                    else None,
+                }
+    top = sorted(related.values(), key=lambda r: -r["similarity"])[:RELATED_PER_INSIGHT]
+    return {
+        "insight_id": row.insight_id,
+        "cluster_id": row.cluster_id,
+        "text": row.text,
+        "score": round(float(row.score), 4),
+        "keywords": list(row.keywords or []),
+        "show": {"feed_id": row.feed_id, "title": row.podcast_title, "image": row.podcast_image},
+        "episode": {
+            "id": row.episode_id,
+            "title": row.episode_title,
+            "link": row.episode_link,
+            "published_at": row.published_at.isoformat() if row.published_at else None,
+            "enclosure_url": row.enclosure_url,
+        },
+        "start": float(row.start),
+        "end": float(row.end),
+        "link": timestamp_link(row.enclosure_url, row.start),
+        "also_said_on": list(also.values()),
+        "related": top,
+    }
+
+
+def visible_insight(session: Session, user_id: str, insight_id: str) -> Row[Any] | None:
+    """The insight if the user may see it (from a feed they follow, or sent to them), else None."""
+    followed = exists().where(and_(subscriptions.c.user_id == user_id, subscriptions.c.feed_id == insights.c.feed_id))
+    sent = exists().where(and_(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id == insights.c.cluster_id))
+    return session.execute(select(insights).where(insights.c.insight_id == insight_id, or_(followed, sent))).first()
+
+
+def record_feedback(session: Session, user_id: str, insight_id: str, vote: str, now: datetime) -> None:
+    """Store the user's vote on an insight (a second vote replaces the first)."""
+    changed = session.execute(
+        update(feedback)
+        .where(feedback.c.user_id == user_id, feedback.c.insight_id == insight_id)
+        .values(vote=vote, created_at=now)
+    )
+    if not changed.rowcount:
+        session.execute(insert(feedback).values(user_id=user_id, insight_id=insight_id, vote=vote, created_at=now))

@@ -1,0 +1,185 @@
+"""Choosing a brief's insights: score every candidate for every user at once, then pick with MMR.
+
+Everything is matrix arithmetic over (users x candidates) blocks, so ranking ten thousand
+users against five thousand candidates takes seconds, and a single user's brief is the same
+code with one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+_MAX_PAIRWISE = 8192  # 8192^2 float32 = 256 MiB
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each part of the score counts, and how the picks are diversified."""
+
+    interest: float = 0.40
+    quality: float = 0.20
+    freshness: float = 0.15
+    cluster: float = 0.10
+    feedback: float = 0.25
+    diversity: float = 0.30  # MMR: weight of "unlike what is already picked" against the score
+    per_episode: int = 2
+    half_life_hours: float = 48.0
+
+
+@dataclass
+class Pool:
+    """Candidate insights as arrays, one entry per candidate."""
+
+    embeddings: np.ndarray  # (N, D) float32, unit rows
+    quality: np.ndarray  # (N,) the insight's own score, 0..1
+    age_hours: np.ndarray  # (N,) hours since the episode was published (or the insight arrived)
+    shows: np.ndarray  # (N,) how many shows said it (its cluster's distinct shows)
+    episodes: np.ndarray  # (N,) int code of the episode, for the per-episode cap
+
+    def __len__(self) -> int:
+        return int(self.quality.shape[0])
+
+
+@dataclass
+class Tastes:
+    """What each of B users wants, as row indices into one shared table of vectors.
+
+    Many users share an interest ("AI", "sleep"), so each distinct vector is compared with the
+    candidates once, not once per user.
+    """
+
+    vectors: np.ndarray  # (Q, D) float32 unit rows: interests and voted insights
+    interests: list[np.ndarray]  # per user: rows of `vectors`
+    liked: list[np.ndarray] = field(default_factory=list)
+    disliked: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        users = len(self.interests)
+        self.liked = self.liked or [_EMPTY] * users
+        self.disliked = self.disliked or [_EMPTY] * users
+
+    def __len__(self) -> int:
+        return len(self.interests)
+
+    def block(self, start: int, stop: int) -> Tastes:
+        """Users `start`..`stop` (sharing the same vector table)."""
+        return Tastes(self.vectors, self.interests[start:stop], self.liked[start:stop], self.disliked[start:stop])
+
+
+def freshness(age_hours: np.ndarray, half_life_hours: float) -> np.ndarray:
+    """1 for brand new, halving every `half_life_hours`."""
+    return np.exp2(-np.maximum(age_hours, 0.0) / half_life_hours).astype(np.float32)
+
+
+def cluster_weight(shows: np.ndarray) -> np.ndarray:
+    """0 for an idea said on one show, approaching 1 the more shows said it."""
+    return (1.0 - 1.0 / np.maximum(shows, 1)).astype(np.float32)
+
+
+def _max_similarity(groups: list[np.ndarray], sims: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per user, the highest similarity of each candidate to any of the user's vectors (0 when none).
+
+    `sims` holds similarities of the vectors `rows` (sorted unique table rows) to every candidate.
+    """
+    width = max((len(g) for g in groups), default=0)
+    out = np.zeros((len(groups), sims.shape[1]), dtype=np.float32)
+    if width == 0:
+        return out
+    padded = np.full((len(groups), width), -1, dtype=np.int64)
+    for i, group in enumerate(groups):
+        padded[i, : len(group)] = np.searchsorted(rows, group)
+    # A sentinel row of zeros stands for "no vector": similarity 0, which clipping makes neutral.
+    table = np.vstack([sims, np.zeros((1, sims.shape[1]), dtype=np.float32)])
+    np.maximum(table[padded].max(axis=1), 0.0, out=out)
+    return out
+
+
+def taste_parts(pool: Pool, tastes: Tastes) -> tuple[np.ndarray, np.ndarray]:
+    """(interest relevance, feedback pull), each (B, N): relevance 0..1, feedback -1..1."""
+    groups = [*tastes.interests, *tastes.liked, *tastes.disliked]
+    rows = np.unique(np.concatenate(groups)) if any(len(g) for g in groups) else _EMPTY
+    if rows.size and tastes.vectors.shape[1] == pool.embeddings.shape[1]:
+        sims = tastes.vectors[rows] @ pool.embeddings.T
+    else:
+        # No tastes, or vectors from a different model: no signal rather than a wrong one.
+        rows = _EMPTY
+        sims = np.zeros((0, len(pool)), dtype=np.float32)
+
+    def part(per_user: list[np.ndarray]) -> np.ndarray:
+        if not rows.size:
+            return np.zeros((len(per_user), len(pool)), dtype=np.float32)
+        return _max_similarity(per_user, sims, rows)
+
+    relevance = part(tastes.interests)
+    feedback = part(tastes.liked) - part(tastes.disliked)
+    return relevance, feedback
+
+
+def score(pool: Pool, tastes: Tastes, weights: Weights) -> np.ndarray:
+    """Each candidate's score for each user, (B, N); higher is better."""
+    relevance, feedback = taste_parts(pool, tastes)
+    own = (
+        weights.quality * pool.quality.astype(np.float32)
+        + weights.freshness * freshness(pool.age_hours, weights.half_life_hours)
+        + weights.cluster * cluster_weight(pool.shows)
+    )
+    return weights.interest * relevance + weights.feedback * feedback + own[None, :]
+
+
+def pairwise(pool: Pool) -> np.ndarray | None:
+    """The candidates' cosine matrix, or None when it would be too big to hold (rows are then computed per pick)."""
+    if not len(pool) or len(pool) > _MAX_PAIRWISE:
+        return None
+    return pool.embeddings @ pool.embeddings.T
+
+
+def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights, similarity: np.ndarray | None = None) -> list[list[int]]:
+    """Pick up to `size` candidates per user by MMR, at most `weights.per_episode` from one episode.
+
+    `scores` is (B, N) with -inf where a candidate is not available to a user. `similarity`
+    is the candidates' (N, N) cosine matrix when the caller already has it.
+    """
+    users, count = scores.shape
+    if count == 0 or size <= 0:
+        return [[] for _ in range(users)]
+    sim = similarity if similarity is not None else pairwise(pool)
+    remaining = scores.astype(np.float32, copy=True)
+    penalty = np.zeros_like(remaining)
+    codes, episodes = np.unique(pool.episodes, return_inverse=True)
+    per_episode = np.zeros((users, len(codes)), dtype=np.int32)
+    chosen = np.full((users, size), -1, dtype=np.int64)
+    rows = np.arange(users)
+    lam = 1.0 - weights.diversity
+    for step in range(size):
+        adjusted = lam * remaining - weights.diversity * penalty
+        adjusted[per_episode[:, episodes] >= weights.per_episode] = -np.inf
+        pick = adjusted.argmax(axis=1)
+        ok = np.isfinite(adjusted[rows, pick])
+        if not ok.any():
+            break
+        live, picked = rows[ok], pick[ok]
+        chosen[live, step] = picked
+        remaining[live, picked] = -np.inf
+        per_episode[live, episodes[picked]] += 1
+        near = sim[picked] if sim is not None else pool.embeddings[picked] @ pool.embeddings.T
+        penalty[live] = np.maximum(penalty[live], near)
+    return [[int(i) for i in row if i >= 0] for row in chosen]
+
+
+def rank(
+    pool: Pool, tastes: Tastes, size: int, weights: Weights | None = None, available: np.ndarray | None = None, block: int = 512
+) -> list[list[int]]:
+    """Every user's brief as candidate indices, best first; `available` (B, N) masks what each user may get."""
+    weights = weights or Weights()
+    similarity = pairwise(pool)
+    picks: list[list[int]] = []
+    for start in range(0, len(tastes), block):
+        stop = min(start + block, len(tastes))
+        scores = score(pool, tastes.block(start, stop), weights)
+        if available is not None:
+            scores[~available[start:stop]] = -np.inf
+        picks.extend(select(scores, pool, size, weights, similarity))
+    return picks

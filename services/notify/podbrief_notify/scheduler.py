@@ -1,0 +1,128 @@
+"""Scheduled briefs: daily at the user's hour in their timezone (or weekly on Mondays), once per period.
+
+"Once" holds across processes and restarts because a scheduled brief carries its period and
+(user, period) is a unique key: whoever commits second rolls back and sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from podbrief_runtime.store import Store
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from podbrief_notify.briefs import BriefOptions, build
+from podbrief_notify.clock import Clock
+from podbrief_notify.embedder import Embedder
+from podbrief_notify.metrics import BRIEFS
+from podbrief_notify.tables import briefs, insights, users
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Period:
+    """One brief period of a user: its key and the moment it becomes due."""
+
+    key: str
+    due_at: datetime
+
+
+def current_period(now: datetime, timezone: str, brief_hour: int, cadence: str) -> Period:
+    """The period `now` falls in for a user of `timezone`, with its due time (UTC).
+
+    Days are local calendar days, so DST changes neither skip nor repeat a brief; an hour
+    that does not exist on a spring-forward day resolves to the same instant one hour later.
+    """
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    if cadence == "weekly":
+        monday = today - timedelta(days=today.weekday())
+        year, week, _ = monday.isocalendar()
+        return Period(f"weekly:{year}-W{week:02d}", _at(monday, brief_hour, zone))
+    return Period(f"daily:{today.isoformat()}", _at(today, brief_hour, zone))
+
+
+def _at(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    # Round-tripping through UTC normalises a wall time skipped by DST to a real instant.
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+
+
+class Scheduler:
+    """Finds users whose brief is due and builds it; run it in every notify process."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        clock: Clock,
+        options: BriefOptions,
+        on_built: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.clock = clock
+        self.options = options
+        self.on_built = on_built
+        # Users found with nothing to send, and the newest insight at that time: no need to look again until it changes.
+        self._empty: dict[tuple[str, str], datetime | None] = {}
+
+    def due(self, now: datetime) -> list[tuple[str, str]]:
+        """(user id, period key) of every user whose current period is due and has no brief yet."""
+        out: list[tuple[str, str]] = []
+        with self.store.engine.connect() as conn:
+            groups = conn.execute(select(users.c.timezone, users.c.brief_hour, users.c.cadence).distinct()).all()
+            for tz, hour, cadence in groups:
+                period = current_period(now, tz, hour, cadence)
+                if now < period.due_at:
+                    continue
+                sent = exists().where(and_(briefs.c.user_id == users.c.id, briefs.c.period == period.key))
+                ids = conn.execute(
+                    select(users.c.id).where(
+                        users.c.timezone == tz, users.c.brief_hour == hour, users.c.cadence == cadence, ~sent
+                    )
+                ).scalars()
+                out.extend((user_id, period.key) for user_id in ids)
+        return out
+
+    def run_once(self) -> int:
+        """Build every due brief; returns how many were built here."""
+        now = self.clock.now()
+        with self.store.engine.connect() as conn:
+            newest = conn.execute(select(func.max(insights.c.created_at))).scalar()
+        due = self.due(now)
+        self._empty = {key: seen for key, seen in self._empty.items() if key in set(due)}
+        built = 0
+        for user_id, period in due:
+            if (user_id, period) in self._empty and self._empty[(user_id, period)] == newest:
+                continue
+            try:
+                with self.store.transaction() as session:
+                    payload = build(session, user_id, self.embedder, now, self.options, period=period)
+            except IntegrityError:
+                continue  # another process built this period's brief first
+            if payload is None:
+                self._empty[(user_id, period)] = newest
+                continue
+            self._empty.pop((user_id, period), None)
+            built += 1
+            BRIEFS.labels(trigger="scheduled").inc()
+            log.info("scheduled brief built", extra={"user_id": user_id, "period": period, "items": payload["size"]})
+        if built:
+            self.on_built()
+        return built
+
+    async def run(self, interval: float) -> None:
+        """Loop until cancelled."""
+        while True:
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception:
+                log.exception("scheduler round failed; retrying next tick")
+            await self.clock.sleep(interval)

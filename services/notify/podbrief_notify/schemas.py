@@ -1,0 +1,259 @@
+"""Request and response bodies of the REST API (and the brief sent to webhooks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from podbrief_notify.timezones import check_timezone
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable error code.", examples=["not_found"])
+    message: str = Field(description="What went wrong, for people.", examples=["subscription not found"])
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape."""
+
+    error: ErrorDetail
+
+
+class UserCreate(_In):
+    email: str = Field(
+        max_length=320, pattern=EMAIL_PATTERN, description="The user's email address.", examples=["ada@example.com"]
+    )
+    timezone: str = Field(
+        default="UTC", max_length=64, description="IANA timezone for the brief hour.", examples=["Europe/Berlin"]
+    )
+    brief_hour: int = Field(default=7, ge=0, le=23, description="Local hour the brief is sent.", examples=[7])
+
+    _tz = field_validator("timezone")(check_timezone)
+
+
+class UserCreated(BaseModel):
+    id: str = Field(description="The user's id.")
+    email: str = Field(description="The user's email address.")
+    api_key: str = Field(description="The API key; shown only now, stored only as a hash.", examples=["pb_7Hq..."])
+
+
+class MePublic(BaseModel):
+    id: str
+    email: str
+    timezone: str = Field(description="IANA timezone.", examples=["Europe/Berlin"])
+    brief_hour: int = Field(description="Local hour the brief is sent (0-23).", examples=[7])
+    brief_size: int = Field(description="Insights per brief (1-20).", examples=[5])
+    cadence: Literal["daily", "weekly"] = Field(description="Daily, or weekly on Mondays.")
+    interests: list[str] = Field(description="Topics that rank insights up.", examples=[["open source", "sleep"]])
+    created_at: datetime
+
+
+class MeUpdate(_In):
+    timezone: str | None = Field(default=None, max_length=64, description="IANA timezone.", examples=["America/New_York"])
+    brief_hour: int | None = Field(default=None, ge=0, le=23, description="Local hour the brief is sent.")
+    brief_size: int | None = Field(default=None, ge=1, le=20, description="Insights per brief.")
+    cadence: Literal["daily", "weekly"] | None = Field(default=None, description="Daily, or weekly on Mondays.")
+    interests: list[str] | None = Field(default=None, max_length=50, description="Topics that rank insights up (at most 50).")
+
+    _tz = field_validator("timezone")(check_timezone)
+
+    @field_validator("interests")
+    @classmethod
+    def _clean_interests(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        cleaned = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+        if any(len(v) > 200 for v in cleaned):
+            raise ValueError("an interest is longer than 200 characters")
+        return cleaned
+
+
+class FeedStatus(BaseModel):
+    title: str | None = Field(default=None, description="The podcast's title, once polled.")
+    status: Literal["pending", "ok", "error", "blocked"] = Field(description="`pending` until the first poll.")
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    episodes_discovered: int = Field(description="Episodes found in the feed so far.")
+    insights: int = Field(description="Insights extracted from the feed so far.")
+
+
+class SubscriptionCreate(_In):
+    feed_url: str = Field(
+        min_length=1, max_length=2048, description="The podcast feed's URL.", examples=["https://example.com/feed.xml"]
+    )
+
+
+class SubscriptionPublic(BaseModel):
+    id: str
+    feed_id: str = Field(description="Stable id of the feed (derived from its normalised URL).")
+    feed_url: str = Field(description="The normalised feed URL.")
+    created_at: datetime
+    feed: FeedStatus
+
+
+class SubscriptionsPublic(BaseModel):
+    data: list[SubscriptionPublic]
+    count: int = Field(description="Total subscriptions (all pages).")
+
+
+class OpmlRejected(BaseModel):
+    url: str
+    reason: str
+
+
+class OpmlImport(BaseModel):
+    imported: list[SubscriptionPublic]
+    rejected: list[OpmlRejected]
+
+
+class WebhookCreate(_In):
+    url: str = Field(
+        min_length=1, max_length=2048, description="Where briefs are POSTed.", examples=["https://example.com/hooks/podbrief"]
+    )
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    created_at: datetime
+    disabled_at: datetime | None = Field(default=None, description="Set when the endpoint answered 410 Gone.")
+    disabled_reason: str | None = None
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(
+        description="Signing secret (Standard Webhooks); shown only now.", examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    )
+
+
+class WebhooksPublic(BaseModel):
+    data: list[WebhookPublic]
+    count: int
+
+
+class WebhookTestResult(BaseModel):
+    delivery_id: str = Field(description="The webhook-id header sent.")
+    success: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+class Show(BaseModel):
+    feed_id: str
+    title: str
+    image: str | None = Field(default=None, description="The show's artwork URL.")
+
+
+class Episode(BaseModel):
+    id: str
+    title: str
+    link: str | None = None
+    published_at: datetime | None = None
+    enclosure_url: str
+
+
+class Mention(BaseModel):
+    podcast_title: str
+    episode_title: str
+    link: str = Field(description="The audio at the moment it was said.")
+
+
+class Related(BaseModel):
+    insight_id: str
+    text: str
+    podcast_title: str
+    episode_title: str
+    similarity: float
+    link: str | None = None
+
+
+class InsightPublic(BaseModel):
+    insight_id: str
+    cluster_id: str
+    text: str
+    score: float
+    keywords: list[str]
+    show: Show
+    episode: Episode
+    start: float = Field(description="Seconds into the episode.")
+    end: float
+    link: str = Field(description="The audio at the start of the passage (`<enclosure>#t=<start>`).")
+    also_said_on: list[Mention] = Field(description="Other shows that said the same thing.")
+    related: list[Related] = Field(description="Up to 3 related insights from other episodes.")
+
+
+class BriefItem(InsightPublic):
+    rank: int = Field(description="Position in the brief, from 1.")
+
+
+class BriefPublic(BaseModel):
+    id: str
+    created_at: datetime
+    period: str | None = Field(
+        default=None, description="The scheduled period (`daily:2026-11-24`, `weekly:2026-W48`); null when requested."
+    )
+    requested_size: int
+    size: int
+    note: str | None = Field(default=None, description="Why the brief has fewer items than asked for.")
+    html_url: str
+    items: list[BriefItem]
+
+
+class AttemptPublic(BaseModel):
+    attempt: int
+    attempted_at: datetime
+    success: bool
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float
+
+
+class DeliveryPublic(BaseModel):
+    id: str = Field(description="The webhook-id header; the same on every retry.")
+    webhook_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    attempt_log: list[AttemptPublic]
+
+
+class BriefDetail(BriefPublic):
+    deliveries: list[DeliveryPublic]
+
+
+class BriefSummary(BaseModel):
+    id: str
+    created_at: datetime
+    period: str | None = None
+    size: int
+
+
+class BriefsPublic(BaseModel):
+    data: list[BriefSummary]
+    count: int
+
+
+class FeedbackCreate(_In):
+    vote: Literal["up", "down"] = Field(description="Up pulls similar insights in; down pushes them away.")
+
+
+class FeedbackPublic(BaseModel):
+    insight_id: str
+    vote: Literal["up", "down"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

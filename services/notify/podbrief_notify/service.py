@@ -1,0 +1,48 @@
+"""Thin event handlers: insights.created and feeds.status into the store, each event once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from podbrief_contracts import FeedStatusChanged, InsightCreated
+from podbrief_runtime.kafka import Route
+from podbrief_runtime.store import Store
+
+from podbrief_notify.clock import Clock
+from podbrief_notify.insights import store_feed_status, store_insight
+from podbrief_notify.metrics import INSIGHTS
+
+
+class Handlers:
+    """What notify does with the events it consumes."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def on_insight_created(self, event: InsightCreated) -> None:
+        """Keep the insight (with its cluster, related links and embedding) for ranking into briefs."""
+        await asyncio.to_thread(self._insight, event)
+
+    async def on_feed_status(self, event: FeedStatusChanged) -> None:
+        """Keep the feed's latest poll status for the subscription views."""
+        await asyncio.to_thread(self._feed_status, event)
+
+    def _insight(self, event: InsightCreated) -> None:
+        with self.store.transaction() as session:
+            if not Store.claim(session, event.event_id, event.topic):
+                return
+            if store_insight(session, event, self.clock.now()):
+                INSIGHTS.inc()
+
+    def _feed_status(self, event: FeedStatusChanged) -> None:
+        with self.store.transaction() as session:
+            if Store.claim(session, event.event_id, event.topic):
+                store_feed_status(session, event)
+
+    def routes(self) -> dict[str, Route]:
+        """The topics notify consumes and their handlers."""
+        return {
+            InsightCreated.topic: Route(InsightCreated, self.on_insight_created),
+            FeedStatusChanged.topic: Route(FeedStatusChanged, self.on_feed_status),
+        }

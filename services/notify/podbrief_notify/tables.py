@@ -1,0 +1,211 @@
+"""The notify store's tables (SQLAlchemy Core); the Alembic migrations create exactly these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _fk(target: str) -> ForeignKey:
+    return ForeignKey(target, ondelete="CASCADE")
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("brief_hour", Integer, nullable=False),
+    Column("brief_size", Integer, nullable=False),
+    Column("cadence", String(16), nullable=False),
+    Column("interests", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("feed_id", String(64), primary_key=True),
+    Column("feed_url", Text, nullable=False),
+    Column("title", Text),
+    Column("status", String(16)),
+    Column("last_polled_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("episodes_seen", Integer, nullable=False, default=0),
+    Column("status_at", UTCDateTime),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), _fk("users.id"), nullable=False),
+    Column("feed_id", String(64), nullable=False, index=True),
+    Column("feed_url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "feed_id", name="uq_subscriptions_user_feed"),
+)
+
+insights = Table(
+    "insights",
+    metadata,
+    Column("insight_id", String(64), primary_key=True),
+    Column("cluster_id", String(64), nullable=False, index=True),
+    Column("feed_id", String(64), nullable=False, index=True),
+    Column("episode_id", String(64), nullable=False, index=True),
+    Column("podcast_title", Text, nullable=False),
+    Column("podcast_image", Text),
+    Column("episode_title", Text, nullable=False),
+    Column("episode_link", Text),
+    Column("enclosure_url", Text, nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("text", Text, nullable=False),
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("keywords", JSON, nullable=False),
+    Column("embedding", LargeBinary, nullable=False),
+    Column("embedding_model", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("cluster_id", String(64), primary_key=True),
+    Column("face_insight_id", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Related insights in both directions; the text is kept here so a link reads well even
+# before (or without) the related insight's own event arriving.
+insight_links = Table(
+    "insight_links",
+    metadata,
+    Column("insight_id", String(64), primary_key=True),
+    Column("related_id", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("podcast_title", Text, nullable=False),
+    Column("episode_title", Text, nullable=False),
+    Column("similarity", Float, nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("user_id", String(36), _fk("users.id"), primary_key=True),
+    Column("insight_id", String(64), primary_key=True),
+    Column("vote", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), _fk("users.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(64), nullable=False),
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+briefs = Table(
+    "briefs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), _fk("users.id"), nullable=False),
+    Column("period", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("view_token", String(64), nullable=False),  # lets the HTML page open in a browser without the API key
+    # One scheduled brief per user and period, however many schedulers race for it.
+    UniqueConstraint("user_id", "period", name="uq_briefs_user_period"),
+    Index("ix_briefs_user_created", "user_id", "created_at"),
+)
+
+# Every cluster sent to a user, so neither it nor any other phrasing of it is sent again.
+sent_clusters = Table(
+    "sent_clusters",
+    metadata,
+    Column("user_id", String(36), _fk("users.id"), primary_key=True),
+    Column("cluster_id", String(64), primary_key=True),
+    Column("insight_id", String(64), nullable=False),
+    Column("brief_id", String(36), _fk("briefs.id"), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the webhook-id header: the same on every retry
+    Column("user_id", String(36), _fk("users.id"), nullable=False),
+    Column("webhook_id", String(36), _fk("webhooks.id"), nullable=False, index=True),
+    Column("brief_id", String(36), _fk("briefs.id"), index=True),
+    Column("event_type", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("last_error", Text),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float, nullable=False),
+    Column("response_body", Text),
+    Column("success", Boolean, nullable=False),
+)

@@ -1,0 +1,157 @@
+"""Builders shared by the notify tests: events, sign-up, a fake clock and a real loopback webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from podbrief_contracts import EpisodeRef, InsightCreated, RelatedInsight, feed_id_for, stable_id
+from podbrief_notify.embedder import HashEmbedder
+
+EMBEDDER = HashEmbedder()
+ROOT_DIR = Path(__file__).resolve().parents[2]
+# Real time: receivers verify webhook timestamps against their own clock (5 minutes tolerance).
+T0 = datetime.now(UTC).replace(microsecond=0)
+
+
+class FakeClock:
+    """A clock tests move by hand; `sleep` advances it instead of waiting."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.current = now
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)
+
+
+def feed_url(n: int) -> str:
+    return f"https://feeds.example.com/show{n}.xml"
+
+
+def insight(
+    text: str,
+    feed: int = 1,
+    episode: int = 1,
+    *,
+    score: float = 0.5,
+    cluster: str | None = None,
+    face: bool = True,
+    related: list[tuple[str, str, float]] | None = None,
+    published: datetime | None = None,
+    start: float = 61.0,
+    ident: str | None = None,
+) -> InsightCreated:
+    """An InsightCreated as rank would send it; `related` = (insight id, text, similarity)."""
+    insight_id = ident or stable_id("insight", text, str(feed), str(episode))
+    fid = feed_id_for(feed_url(feed))
+    return InsightCreated(
+        event_id=stable_id("insight-created", insight_id),
+        insight_id=insight_id,
+        episode=EpisodeRef(
+            episode_id=f"ep-{feed}-{episode}",
+            feed_id=fid,
+            podcast_title=f"Show {feed}",
+            podcast_image=f"https://feeds.example.com/show{feed}.png",
+            episode_title=f"Episode {episode} of show {feed}",
+            episode_link=f"https://feeds.example.com/show{feed}/{episode}",
+            enclosure_url=f"https://feeds.example.com/show{feed}/{episode}.mp3",
+            published_at=published or T0 - timedelta(hours=6),
+        ),
+        text=text,
+        start=start,
+        end=start + 30,
+        score=score,
+        keywords=[],
+        embedding=EMBEDDER.embed([text])[0].tolist(),
+        embedding_model="hash",
+        cluster_id=cluster or insight_id,
+        is_cluster_face=face,
+        related=[
+            RelatedInsight(insight_id=rid, text=rtext, podcast_title="Other show", episode_title="Other episode", similarity=sim)
+            for rid, rtext, sim in (related or [])
+        ],
+    )
+
+
+async def signup(client: httpx.AsyncClient, email: str, **extra: Any) -> dict[str, str]:
+    """Create a user; returns the Authorization header of their key."""
+    response = await client.post("/v1/users", json={"email": email, **extra})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['api_key']}"}
+
+
+OK = b'{"ok":true}'
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on loopback that records webhook requests and answers as told."""
+
+    server: ThreadingHTTPServer
+    requests: list[Received] = field(default_factory=list)
+    responses: list[tuple[int, dict[str, str], float, bytes]] = field(default_factory=list)  # status, headers, delay, body
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def answer(self, *statuses: int | tuple[Any, ...]) -> None:
+        """Queue the answers of the next requests: a status or (status, headers[, delay[, body]]); then 200."""
+        for item in statuses:
+            status, headers, delay, body = (item, {}, 0.0, OK) if isinstance(item, int) else (*item, 0.0, OK)[:4]
+            self.responses.append((status, headers, delay, body))
+
+    def json_bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.body) for r in self.requests]
+
+
+def start_receiver() -> Receiver:
+    holder: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            receiver = holder["r"]
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            receiver.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
+            status, headers, delay, payload = receiver.responses.pop(0) if receiver.responses else (200, {}, 0.0, OK)
+            if delay:
+                time.sleep(delay)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    holder["r"] = Receiver(server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return holder["r"]

@@ -1,0 +1,190 @@
+"""Webhook delivery against a real loopback receiver: retries, redirects, 410, Retry-After, hangs, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from podbrief_notify.context import build_context
+from podbrief_notify.delivery import HttpSender
+from podbrief_notify.retry import SCHEDULE, backoff, next_attempt, parse_retry_after
+from podbrief_notify.tables import deliveries, delivery_attempts
+from standardwebhooks import Webhook
+
+from .conftest import make_settings
+from .helpers import EMBEDDER, feed_url, insight, signup
+
+
+async def _brief(notify, receiver, text: str = "An idea worth sending."):
+    """A user with a webhook and one brief, whose first attempt has been made."""
+    auth = await signup(notify.client, "a@example.com")
+    await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
+    hook = (await notify.client.post("/v1/webhooks", headers=auth, json={"url": receiver.url})).json()
+    await notify.consume(insight(text))
+    response = await notify.client.post("/v1/briefs", headers=auth)
+    assert response.status_code == 201, response.text
+    return auth, hook, response.json()
+
+
+def _delivery(notify):
+    with notify.store.engine.connect() as conn:
+        return conn.execute(sa.select(deliveries)).one()
+
+
+def test_the_backoff_schedule_is_immediate_5s_5min_30min_2h_5h_10h_with_jitter():
+    assert SCHEDULE == (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0)
+    rng = random.Random(1)
+    for attempts, base in [(1, 5), (2, 300), (3, 1800), (4, 7200), (5, 18000), (6, 36000), (9, 36000)]:
+        delays = [backoff(attempts, rng) for _ in range(50)]
+        assert all(base * 0.9 <= d <= base * 1.1 for d in delays)
+        assert len(set(delays)) > 1
+
+
+def test_retries_stop_after_the_window():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    window = timedelta(hours=24)
+    assert next_attempt(1, start, start, window) is not None
+    assert next_attempt(6, start, start + timedelta(hours=20), window) is None
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120
+    assert parse_retry_after("Tue, 24 Nov 2026 08:10:00 GMT", now) == 600
+    assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None
+
+
+async def test_a_500_is_retried_after_about_5s_with_the_same_webhook_id(notify, receiver):
+    receiver.answer(500)
+    _, hook, brief = await _brief(notify, receiver)
+    [delivery] = brief["deliveries"]
+    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    assert delivery["attempt_log"][0]["status_code"] == 500
+    due = datetime.fromisoformat(delivery["next_attempt_at"]) - notify.clock.now()
+    assert 4.5 <= due.total_seconds() <= 5.5
+    assert await notify.context.deliverer.run_due() == 0  # not yet
+    notify.clock.advance(6)
+    assert await notify.context.deliverer.run_due() == 1
+    first, second = receiver.requests
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery["id"]
+    assert int(second.headers["webhook-timestamp"]) > int(first.headers["webhook-timestamp"])
+    for request in (first, second):
+        Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert first.body == second.body
+    assert _delivery(notify).status == "delivered"
+
+
+async def test_an_endpoint_that_keeps_failing_is_tried_on_schedule_for_24_hours(notify, receiver):
+    receiver.answer(*([503] * 20))
+    await _brief(notify, receiver)
+    times = [notify.clock.now()]
+    while _delivery(notify).status == "pending":
+        notify.clock.current = _delivery(notify).next_attempt_at
+        times.append(notify.clock.now())
+        await notify.context.deliverer.run_due()
+    row = _delivery(notify)
+    assert row.status == "failed" and row.attempts == 7 == len(receiver.requests)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    for gap, base in zip(gaps, SCHEDULE[1:], strict=True):
+        assert base * 0.9 <= gap <= base * 1.1
+    assert (times[-1] - times[0]) <= timedelta(hours=24)
+
+
+async def test_a_redirect_is_not_followed_and_counts_as_a_failure(notify, receiver):
+    receiver.answer((301, {"Location": "http://127.0.0.1:1/elsewhere"}))
+    _, _, brief = await _brief(notify, receiver)
+    [delivery] = brief["deliveries"]
+    assert len(receiver.requests) == 1
+    assert delivery["status"] == "pending"
+    assert delivery["attempt_log"][0]["status_code"] == 301
+    assert "not followed" in delivery["attempt_log"][0]["error"]
+
+
+async def test_410_gone_disables_the_endpoint(notify, receiver):
+    receiver.answer(410)
+    auth, hook, brief = await _brief(notify, receiver)
+    assert brief["deliveries"][0]["status"] == "failed"
+    shown = (await notify.client.get(f"/v1/webhooks/{hook['id']}", headers=auth)).json()
+    assert shown["disabled_at"] is not None and "410" in shown["disabled_reason"]
+    await notify.consume(insight("A second idea.", episode=2))
+    second = (await notify.client.post("/v1/briefs", headers=auth)).json()
+    assert second["deliveries"] == [] and len(receiver.requests) == 1
+
+
+async def test_429_with_retry_after_waits_as_long_as_asked(notify, receiver):
+    receiver.answer((429, {"Retry-After": "3600"}))
+    _, _, brief = await _brief(notify, receiver)
+    [delivery] = brief["deliveries"]
+    wait = datetime.fromisoformat(delivery["next_attempt_at"]) - notify.clock.now()
+    assert wait == timedelta(seconds=3600)
+    notify.clock.advance(3000)
+    assert await notify.context.deliverer.run_due() == 0
+    notify.clock.advance(601)
+    assert await notify.context.deliverer.run_due() == 1
+    assert _delivery(notify).status == "delivered"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_timeout_s": 0.5}])
+async def test_a_hanging_endpoint_times_out_and_is_retried(notify, receiver, settings_overrides):
+    receiver.answer((200, {}, 2.0))
+    started = asyncio.get_running_loop().time()
+    _, _, brief = await _brief(notify, receiver)
+    assert asyncio.get_running_loop().time() - started < 2.0
+    [delivery] = brief["deliveries"]
+    assert delivery["status"] == "pending" and "timed out" in delivery["attempt_log"][0]["error"]
+    assert delivery["attempt_log"][0]["status_code"] is None
+
+
+async def test_pending_retries_survive_a_restart(notify, receiver, tmp_path):
+    receiver.answer(500)
+    await _brief(notify, receiver)
+    # A new process: new context on the same store, nothing carried over in memory.
+    fresh = build_context(make_settings(tmp_path), notify.store, EMBEDDER, clock=notify.clock)
+    notify.clock.advance(10)
+    assert await fresh.deliverer.run_due() == 1
+    await fresh.deliverer.sender.aclose()
+    assert _delivery(notify).status == "delivered" and len(receiver.requests) == 2
+
+
+async def test_two_processes_do_not_send_the_same_attempt(notify, receiver, tmp_path):
+    receiver.answer(500)
+    await _brief(notify, receiver)
+    other = build_context(make_settings(tmp_path), notify.store, EMBEDDER, clock=notify.clock)
+    notify.clock.advance(10)
+    counts = await asyncio.gather(notify.context.deliverer.run_due(), other.deliverer.run_due())
+    await other.deliverer.sender.aclose()
+    assert sorted(counts) == [0, 1] and len(receiver.requests) == 2
+
+
+async def test_attempts_are_visible_on_the_brief(notify, receiver):
+    receiver.answer(500, 502)
+    auth, _, brief = await _brief(notify, receiver)
+    notify.clock.advance(6)
+    await notify.context.deliverer.run_due()
+    notify.clock.advance(400)
+    await notify.context.deliverer.run_due()
+    detail = (await notify.client.get(f"/v1/briefs/{brief['id']}", headers=auth)).json()
+    [delivery] = detail["deliveries"]
+    assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 502, 200]
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 3 and delivery["finished_at"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_response_cap": 100}])
+async def test_only_the_start_of_a_large_response_body_is_kept(notify, receiver, settings_overrides):
+    receiver.answer((200, {}, 0.0, b"x" * 100_000))
+    auth, _, brief = await _brief(notify, receiver)
+    assert brief["deliveries"][0]["status"] == "delivered"
+    with notify.store.engine.connect() as conn:
+        kept = conn.execute(sa.select(delivery_attempts.c.response_body)).scalar_one()
+    assert kept == "x" * 100
+
+
+async def test_the_sender_refuses_private_addresses_unless_allowed(receiver):
+    strict = HttpSender(allow_private=False, timeout=2, response_cap=10)
+    outcome = await strict.post(receiver.url, {"content-type": "application/json"}, "{}")
+    await strict.aclose()
+    assert not outcome.success and outcome.status_code is None and outcome.error.startswith("refused")
+    assert receiver.requests == []

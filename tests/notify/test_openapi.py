@@ -1,0 +1,29 @@
+"""The committed OpenAPI document is the app's, and every operation documents its responses."""
+
+from __future__ import annotations
+
+import json
+
+from podbrief_notify.api.openapi import document, render
+
+from .helpers import ROOT_DIR
+
+COMMITTED = ROOT_DIR / "services" / "notify" / "openapi.json"
+
+
+def test_the_committed_openapi_document_is_up_to_date():
+    assert COMMITTED.read_text() == render(), "regenerate: python -m podbrief_notify.api.openapi > services/notify/openapi.json"
+
+
+def test_every_operation_documents_a_success_and_its_errors():
+    doc = document()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert any(s.startswith("2") for s in statuses), (method, path)
+            if path.startswith("/v1/") and path != "/v1/users":
+                assert {"401", "429"} <= statuses, (method, path)
+            for status in statuses - {"200", "201", "204"}:
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+    assert "HTTPValidationError" not in json.dumps(doc)
