@@ -78,21 +78,18 @@ def print_brief(brief: dict) -> None:
     console.rule(f"[bold]Your podbrief[/] — {len(items)} insight(s)")
     if brief.get("note"):
         console.print(f"[yellow]{brief['note']}[/]")
-    for n, item in enumerate(items, 1):
-        ins = item.get("insight", item)
-        console.print(f"\n[bold]{n}. {ins['text']}[/]")
-        console.print(f"   — {ins.get('podcast_title')}, {ins.get('episode_title')}, {_clock(ins.get('start'))}–{_clock(ins.get('end'))}"
-                      f"  {ins.get('link', '')}")
-        also = item.get("also_said_on") or []
+    for item in items:
+        console.print(f"\n[bold]{item['rank']}. {item['text']}[/]")
+        console.print(f"   — {item['show']['title']}, {item['episode']['title']}, {_clock(item['start'])}–{_clock(item['end'])}"
+                      f"  {item['link']}")
+        also = sorted({m["podcast_title"] for m in item.get("also_said_on", [])})
         if also:
             console.print(f"   also said on: {', '.join(also)}")
         for rel in item.get("related", [])[:3]:
-            console.print(f"   [dim]related: {rel['text']} ({rel.get('podcast_title')})[/]")
+            console.print(f"   [dim]related: {rel['text']} ({rel['podcast_title']})[/]")
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
+def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}:{secs:02d}"
 

@@ -47,7 +47,7 @@ def wait_for_insights(api: Api, subscription_ids: list[str], stack: Stack, timeo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stack.check()
-        states = [api.call("GET", f"/v1/subscriptions/{sid}")["status"] for sid in subscription_ids]
+        states = [api.call("GET", f"/v1/subscriptions/{sid}")["feed"] for sid in subscription_ids]
         discovered = sum(s.get("episodes_discovered", 0) for s in states)
         done = sum(s.get("episodes_with_insights", 0) for s in states)
         if progress is not None:

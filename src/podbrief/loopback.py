@@ -50,14 +50,19 @@ class _Server:
 
 
 class SampleServer(_Server):
-    """Serve `samples/` with `{{BASE_URL}}` in the feeds replaced by this server's URL."""
+    """Serve `samples/` (and `extra` documents by name) with `{{BASE_URL}}` replaced by this server's URL."""
 
-    def __init__(self, root: Path = SAMPLES_DIR) -> None:
+    def __init__(self, root: Path = SAMPLES_DIR, extra: dict[str, str] | None = None) -> None:
         server = self
+        extra = extra or {}
 
         class Handler(_Quiet):
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
-                path = (root / self.path.split("?")[0].lstrip("/")).resolve()
+                name = self.path.split("?")[0].lstrip("/")
+                if name in extra:
+                    self._send(extra[name].replace("{{BASE_URL}}", server.url).encode(), "application/rss+xml")
+                    return
+                path = (root / name).resolve()
                 if root.resolve() not in path.parents or not path.is_file():
                     self.send_error(404)
                     return
@@ -65,6 +70,9 @@ class SampleServer(_Server):
                 if path.suffix == ".xml":
                     body = body.replace(b"{{BASE_URL}}", server.url.encode())
                 kind = {".xml": "application/rss+xml", ".mp3": "audio/mpeg", ".png": "image/png"}.get(path.suffix, "text/plain")
+                self._send(body, kind)
+
+            def _send(self, body: bytes, kind: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))

@@ -84,6 +84,7 @@ class FeedStatus(BaseModel):
     last_error: str | None = None
     episodes_discovered: int = Field(description="Episodes found in the feed so far.")
     insights: int = Field(description="Insights extracted from the feed so far.")
+    episodes_with_insights: int = Field(description="Discovered episodes that have been transcribed and ranked.")
 
 
 class SubscriptionCreate(_In):

@@ -46,6 +46,9 @@ def subscribe(session: Session, user_id: str, feed_url: str, now: datetime, limi
 def _query() -> Select[Any]:
     # A correlated count per row uses the feed_id index instead of aggregating every insight.
     insight_count = select(func.count()).where(insights.c.feed_id == subscriptions.c.feed_id).scalar_subquery()
+    episodes_ranked = (
+        select(func.count(func.distinct(insights.c.episode_id))).where(insights.c.feed_id == subscriptions.c.feed_id).scalar_subquery()
+    )
     return (
         select(
             subscriptions,
@@ -56,6 +59,7 @@ def _query() -> Select[Any]:
             feeds.c.last_error,
             feeds.c.episodes_seen,
             insight_count.label("insight_count"),
+            episodes_ranked.label("episodes_ranked"),
         )
         .select_from(subscriptions)
         .outerjoin(feeds, feeds.c.feed_id == subscriptions.c.feed_id)
@@ -77,6 +81,7 @@ def public(row: Row[Any]) -> dict[str, Any]:
             "last_error": row.last_error,
             "episodes_discovered": row.episodes_seen or 0,
             "insights": row.insight_count,
+            "episodes_with_insights": row.episodes_ranked,
         },
     }
 
