@@ -87,3 +87,17 @@ def test_real_asr_output_still_yields_the_takeaways_and_no_ad(minilm, episode, s
     for takeaway in takeaways()["episodes"][episode]["takeaways"]:
         assert max(coverage(takeaway, x.text) for x in insights) >= 0.6, takeaway
     assert all(sponsor not in x.text.lower() and "promo" not in x.text.lower() for x in insights)
+    fragments = [x.text for x in insights if len(words_of(x.text)) < 15]
+    assert not fragments, f"fragments too short to be a takeaway: {fragments}"
+
+
+@pytest.mark.parametrize("episode", EPISODES)
+def test_service_asr_output_never_yields_fragments_or_ads(minilm, episode):
+    # tests/data/asr_batched/: the transcribe service's own path (batched tiny.en with VAD), which drops
+    # much of the punctuation; a seven-word fragment of it once reached a brief.
+    doc = json.loads((DATA / "asr_batched" / f"{episode}.json").read_text())
+    segments = [TimedText(s["start"], s["end"], s["text"]) for s in doc["segments"]]
+    insights = Extractor(minilm).extract(segments, doc["duration"])
+    assert len(insights) >= 3
+    assert all(len(words_of(x.text)) >= 15 for x in insights), [x.text for x in insights]
+    assert all(not is_ad(x.text) and "promo" not in x.text.lower() for x in insights)

@@ -15,6 +15,7 @@ import numpy as np
 from podbrief_rank.centrality import lexrank
 from podbrief_rank.cleanup import clean_text
 from podbrief_rank.embedder import Embedder
+from podbrief_rank.features import words
 from podbrief_rank.keywords import keywords_for
 from podbrief_rank.rewriter import Rewriter
 from podbrief_rank.scoring import Passage, Weights, build_passages, passage_vectors, score_passages
@@ -29,6 +30,7 @@ class ExtractionConfig:
     min_insights: int = 3
     max_insights: int = 15
     min_score: float = 0.30
+    min_words: int = 15
     diversity: float = 0.3
     max_passage_sentences: int = 3
     keywords: int = 4
@@ -72,6 +74,9 @@ class Extractor:
             return []
         vectors = passage_vectors(passages, sentence_vectors)
         scores = score_passages(passages, sentences, lexrank(sentence_vectors), sentence_vectors, cfg.weights)
+        # A fragment is never a takeaway, however central: it cannot be chosen (score below min_score).
+        fragment = np.array([len(words(clean_text(p.text))) < cfg.min_words for p in passages])
+        scores = np.where(fragment, 0.0, scores)
         length = duration if duration and duration > 0 else sentences[-1].end
         count = insight_count(length, cfg.min_insights, cfg.max_insights)
         if top is not None:
