@@ -70,7 +70,10 @@ def run_demo(
     env = {"PODBRIEF_ALLOW_PRIVATE_URLS": "true", "PODBRIEF_FIRST_POLL_EPISODES": "10"}
     with SampleServer() as samples, WebhookReceiver() as receiver, Stack(data_dir, api_port=api_port, env=env) as stack:
         api = Api(stack.api_url)
-        user = api.call("POST", "/v1/users", json={"email": f"demo-{int(time.time())}@example.com", "timezone": "UTC"})
+        # The daily brief is due twelve hours from now: the demo asks for its brief itself, once every episode is in.
+        brief_hour = (time.gmtime().tm_hour + 12) % 24
+        user = api.call("POST", "/v1/users", json={"email": f"demo-{int(time.time())}@example.com", "timezone": "UTC",
+                                                   "brief_hour": brief_hour})
         api.login(user["api_key"])
         api.call("PATCH", "/v1/me", json={"interests": INTERESTS})
         hook = api.call("POST", "/v1/webhooks", json={"url": receiver.url + "/brief"})
@@ -78,7 +81,7 @@ def run_demo(
         subs = [api.call("POST", "/v1/subscriptions", json={"feed_url": f"{samples.url}/{feed}"}) for feed in feeds]
         wait_for_insights(api, [s["id"] for s in subs], stack, timeout, progress)
         brief = api.call("POST", "/v1/briefs")
-        delivery = receiver.wait_for("brief.ready", timeout=60)
+        delivery = receiver.wait_for("brief.ready", timeout=60, data_id=brief["id"])
         html = api.call("GET", f"/v1/briefs/{brief['id']}/html")
         html_path = data_dir / "briefs" / f"{brief['id']}.html"
         html_path.parent.mkdir(parents=True, exist_ok=True)

@@ -142,13 +142,14 @@ class WebhookReceiver(_Server):
         """How many times each webhook-id arrived."""
         return Counter(d.webhook_id for d in self.deliveries)
 
-    def wait_for(self, kind: str, timeout: float) -> Delivery:
-        """The first verified delivery of event type `kind`, waiting up to `timeout` seconds."""
+    def wait_for(self, kind: str, timeout: float, data_id: str | None = None) -> Delivery:
+        """The first verified delivery of event type `kind` (and `data.id`, if given), waiting up to `timeout` seconds."""
+
+        def matches(d: Delivery) -> bool:
+            return d.verified and d.payload.get("type") == kind and (data_id is None or d.payload["data"].get("id") == data_id)
+
         with self.inbox.arrived:
-            found = self.inbox.arrived.wait_for(
-                lambda: next((d for d in self.inbox.deliveries if d.verified and d.payload.get("type") == kind), None),
-                timeout=timeout,
-            )
+            found = self.inbox.arrived.wait_for(lambda: next((d for d in self.inbox.deliveries if matches(d)), None), timeout=timeout)
         if found is None:
             raise TimeoutError(f"no verified {kind!r} webhook within {timeout:.0f}s")
         return found

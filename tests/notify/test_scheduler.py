@@ -66,11 +66,13 @@ def _count(store: Store, table: sa.Table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
-async def _users(notify, receiver, count: int) -> None:
+async def _users(notify, receiver, count: int, signed_up_at: datetime | None = None) -> None:
+    previous, notify.clock.current = notify.clock.current, signed_up_at or utc(2026, 11, 20, 12, 0)
     for n in range(count):
         auth = await signup(notify.client, f"u{n}@example.com", timezone="Europe/Berlin", brief_hour=7)
         await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
         await notify.client.post("/v1/webhooks", headers=auth, json={"url": receiver.url})
+    notify.clock.current = previous
 
 
 async def test_the_scheduler_sends_once_per_day_and_again_the_next_day(notify, receiver, store_url):
@@ -89,6 +91,17 @@ async def test_the_scheduler_sends_once_per_day_and_again_the_next_day(notify, r
     with notify.store.engine.connect() as conn:
         periods = conn.execute(sa.select(briefs.c.period).order_by(briefs.c.created_at)).scalars().all()
     assert periods == ["daily:2026-11-24", "daily:2026-11-25"]
+    scheduler.store.dispose()
+
+
+async def test_a_user_who_signs_up_after_the_brief_hour_gets_the_first_brief_the_next_day(notify, receiver, store_url):
+    await _users(notify, receiver, 1, signed_up_at=utc(2026, 11, 24, 9, 0))  # 10:00 in Berlin, brief hour 7
+    await notify.consume(insight("An idea.", episode=1))
+    clock = FakeClock(utc(2026, 11, 24, 9, 30))
+    scheduler = _scheduler(store_url, clock)
+    assert scheduler.run_once() == 0
+    clock.current = utc(2026, 11, 25, 6, 0)
+    assert scheduler.run_once() == 1
     scheduler.store.dispose()
 
 

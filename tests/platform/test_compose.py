@@ -44,9 +44,10 @@ def test_every_container_has_a_healthcheck_and_waits_for_healthy_dependencies(co
 
 
 def test_state_lives_in_named_volumes(compose):
-    for name in ("kafka", "postgres", "qdrant", "rank", "notify"):
-        mounts = compose["services"][name]["volumes"]
-        assert any(m["type"] == "volume" for m in mounts), name
+    named = set(compose["volumes"])
+    for name in ("kafka", "postgres", "qdrant", "ingest", "transcribe", "rank", "notify"):
+        sources = [m["source"] if isinstance(m, dict) else m.split(":")[0] for m in compose["services"][name]["volumes"]]
+        assert any(source in named for source in sources), f"{name} keeps its state in no named volume: {sources}"
 
 
 @pytest.mark.parametrize("service", SERVICES)

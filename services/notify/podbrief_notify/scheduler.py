@@ -83,9 +83,14 @@ class Scheduler:
                 if now < period.due_at:
                     continue
                 sent = exists().where(and_(briefs.c.user_id == users.c.id, briefs.c.period == period.key))
+                # A user who signed up after this period's brief hour gets the first brief at the next one.
                 ids = conn.execute(
                     select(users.c.id).where(
-                        users.c.timezone == tz, users.c.brief_hour == hour, users.c.cadence == cadence, ~sent
+                        users.c.timezone == tz,
+                        users.c.brief_hour == hour,
+                        users.c.cadence == cadence,
+                        users.c.created_at <= period.due_at,
+                        ~sent,
                     )
                 ).scalars()
                 out.extend((user_id, period.key) for user_id in ids)
