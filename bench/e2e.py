@@ -18,28 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-from podbrief.demo import Api, wait_for_insights
-from podbrief.loopback import SAMPLES_DIR, SampleServer, WebhookReceiver
-from podbrief.stack import Stack
 from podbrief_runtime.broker import free_port
 
-AUDIO = sorted((SAMPLES_DIR / "audio").glob("ep*.mp3"))
-
-
-def feed(episodes: int) -> str:
-    """An RSS feed of `episodes` items cycling through the sample audio, each its own GUID."""
-    items = []
-    for n in range(episodes):
-        audio = AUDIO[n % len(AUDIO)]
-        items.append(
-            f'<item><title>Bench episode {n}</title><guid isPermaLink="false">bench-{n}</guid>'
-            f"<pubDate>Mon, {n + 1:02d} Nov 2026 06:00:00 GMT</pubDate>"
-            f'<enclosure url="{{{{BASE_URL}}}}/audio/{audio.name}" length="{audio.stat().st_size}" type="audio/mpeg"/></item>'
-        )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Bench Show</title><link>http://example.com</link>'
-        f"<description>bench</description>{''.join(items)}</channel></rss>"
-    )
+from podbrief.demo import Api, wait_for_insights
+from podbrief.loopback import SAMPLE_AUDIO, SampleServer, WebhookReceiver, generated_feed
+from podbrief.stack import Stack
 
 
 def rss_kib(pid: int) -> int:
@@ -74,7 +57,7 @@ class PeakMemory(threading.Thread):
 def pipeline_seconds(episodes: int, data_dir: Path) -> tuple[float, float, int]:
     """(subscription → delivered brief seconds, stack start seconds, peak stack KiB)."""
     env = {"PODBRIEF_ALLOW_PRIVATE_URLS": "true", "PODBRIEF_FIRST_POLL_EPISODES": str(episodes)}
-    with SampleServer(extra={"bench.xml": feed(episodes)}) as samples, WebhookReceiver() as receiver:
+    with SampleServer(extra={"bench.xml": generated_feed(episodes)}) as samples, WebhookReceiver() as receiver:
         started = time.perf_counter()
         with Stack(data_dir, api_port=free_port(), env=env) as stack:
             ready = time.perf_counter() - started
@@ -105,7 +88,7 @@ def transcription_seconds(episodes: int) -> tuple[float, float]:
     audio_seconds = 0.0
     t0 = time.perf_counter()
     for n in range(episodes):
-        audio_seconds += transcribe_path(AUDIO[n % len(AUDIO)], engine).duration
+        audio_seconds += transcribe_path(SAMPLE_AUDIO[n % len(SAMPLE_AUDIO)], engine).duration
     return time.perf_counter() - t0, audio_seconds
 
 

@@ -34,7 +34,9 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, str | 
             "offset": record.offset,
             "error": headers.get("error", ""),
             "attempts": headers.get("attempts", ""),
-            "source": f"{headers.get('source_topic', topic)}:{headers.get('source_partition', '?')}@{headers.get('source_offset', '?')}",
+            "source": "{}:{}@{}".format(
+                headers.get("source_topic", topic), headers.get("source_partition", "?"), headers.get("source_offset", "?")
+            ),
             "payload": (record.value or b"").decode(errors="replace"),
         })
     return rows

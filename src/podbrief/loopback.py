@@ -17,6 +17,21 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
+SAMPLE_AUDIO = sorted((SAMPLES_DIR / "audio").glob("ep*.mp3"))
+
+
+def generated_feed(episodes: int, title: str = "Bench Show", guid_prefix: str = "bench") -> str:
+    """An RSS feed of `episodes` items cycling through the sample audio, each its own GUID (for SampleServer `extra`)."""
+    items = []
+    for n in range(episodes):
+        audio = SAMPLE_AUDIO[n % len(SAMPLE_AUDIO)]
+        items.append(
+            f'<item><title>{title} episode {n}</title><guid isPermaLink="false">{guid_prefix}-{n}</guid>'
+            f"<pubDate>Mon, {n % 28 + 1:02d} Nov 2026 {n // 28:02d}:00:00 GMT</pubDate>"
+            f'<enclosure url="{{{{BASE_URL}}}}/audio/{audio.name}" length="{audio.stat().st_size}" type="audio/mpeg"/></item>'
+        )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>http://example.com</link>'
+            f"<description>generated</description>{''.join(items)}</channel></rss>")
 
 
 class _Quiet(BaseHTTPRequestHandler):
@@ -149,7 +164,9 @@ class WebhookReceiver(_Server):
             return d.verified and d.payload.get("type") == kind and (data_id is None or d.payload["data"].get("id") == data_id)
 
         with self.inbox.arrived:
-            found = self.inbox.arrived.wait_for(lambda: next((d for d in self.inbox.deliveries if matches(d)), None), timeout=timeout)
+            found = self.inbox.arrived.wait_for(
+                lambda: next((d for d in self.inbox.deliveries if matches(d)), None), timeout=timeout
+            )
         if found is None:
             raise TimeoutError(f"no verified {kind!r} webhook within {timeout:.0f}s")
         return found
