@@ -1,0 +1,1 @@
+"""podbrief's transcribe service: episodes in, timed transcripts out."""

@@ -1,0 +1,52 @@
+"""What the service produces: a transcript as timed segments, whichever way it was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its timing."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A timed piece of the transcript; `words` only when word timestamps were asked for."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """An episode's text, from speech recognition (`asr`) or the publisher."""
+
+    language: str
+    duration: float
+    segments: list[Segment] = field(default_factory=list)
+    source: Literal["asr", "publisher"] = "asr"
+    model: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The whole transcript as one string."""
+        return " ".join(segment.text for segment in self.segments)
+
+    def as_json(self, words: bool = False) -> dict[str, object]:
+        """The CLI's JSON shape: language, duration, text and segments (with words when asked)."""
+        segments: list[dict[str, object]] = []
+        for segment in self.segments:
+            item: dict[str, object] = {"start": segment.start, "end": segment.end, "text": segment.text}
+            if words and segment.words:
+                item["words"] = [{"start": w.start, "end": w.end, "text": w.text} for w in segment.words]
+            segments.append(item)
+        return {"language": self.language, "duration": self.duration, "text": self.text, "segments": segments}

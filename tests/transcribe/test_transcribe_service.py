@@ -1,0 +1,121 @@
+"""The handler: one TranscriptReady per episode, derived ids, claim and emit in one transaction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from podbrief_contracts import TranscriptReady, stable_id
+from podbrief_runtime.store import Store, outbox
+from podbrief_transcribe.exceptions import BadAudioError
+from podbrief_transcribe.service import MAX_EVENT_BYTES, TranscribeService, transcript_ready
+from podbrief_transcribe.tables import metadata
+from podbrief_transcribe.transcript import Segment, Transcript
+from sqlalchemy import select
+from transcribe_helpers import episode_event
+
+
+class FakeTranscriber:
+    """Stands in for `Transcriber` (tested for real in the audio, publisher and broker tests)."""
+
+    def __init__(self, result: Transcript | Exception) -> None:
+        self.result = result
+        self.calls = 0
+
+    async def transcribe(self, episode):
+        self.calls += 1
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def emitted(self) -> None:
+        self.wakes += 1
+
+
+TRANSCRIPT = Transcript(
+    language="en", duration=121.6, segments=[Segment(0.0, 22.3, "Hey everyone.")], source="asr", model="tiny.en"
+)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'transcribe.sqlite3'}", metadata)
+
+
+def _outbox(store: Store) -> list[TranscriptReady]:
+    with store.engine.connect() as conn:
+        return [TranscriptReady.model_validate_json(p) for (p,) in conn.execute(select(outbox.c.payload))]
+
+
+async def test_an_episode_becomes_one_transcript_ready_event_with_a_derived_id(store):
+    runtime, transcriber = FakeRuntime(), FakeTranscriber(TRANSCRIPT)
+    service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
+    event = episode_event("https://example.com/ep1.mp3")
+    await service.on_episode_discovered(event)
+    [ready] = _outbox(store)
+    assert ready.event_id == stable_id("transcript-ready", event.episode_id)
+    assert ready.key() == event.episode_id
+    assert ready.episode.episode_title == event.title and ready.episode.enclosure_url == event.enclosure_url
+    assert [s.text for s in ready.segments] == ["Hey everyone."]
+    assert (ready.source, ready.model, ready.language, ready.duration) == ("asr", "tiny.en", "en", 121.6)
+    assert runtime.wakes == 1
+
+
+async def test_a_redelivered_event_is_not_transcribed_again(store):
+    runtime, transcriber = FakeRuntime(), FakeTranscriber(TRANSCRIPT)
+    service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
+    event = episode_event("https://example.com/ep1.mp3")
+    await service.on_episode_discovered(event)
+    await service.on_episode_discovered(event)
+    assert transcriber.calls == 1
+    assert len(_outbox(store)) == 1
+
+
+async def test_the_same_episode_under_another_event_id_is_emitted_once(store):
+    runtime, transcriber = FakeRuntime(), FakeTranscriber(TRANSCRIPT)
+    service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
+    event = episode_event("https://example.com/ep1.mp3")
+    await service.on_episode_discovered(event)
+    await service.on_episode_discovered(event.model_copy(update={"event_id": "rediscovered"}))
+    assert len(_outbox(store)) == 1 and transcriber.calls == 1
+
+
+async def test_two_deliveries_racing_each_other_emit_once(store):
+    """Both finish the work; the second one's claim fails inside the emitting transaction."""
+    runtime = FakeRuntime()
+    first = TranscribeService(runtime, store, FakeTranscriber(TRANSCRIPT))  # type: ignore[arg-type]
+    event = episode_event("https://example.com/ep1.mp3")
+    ready = transcript_ready(event, TRANSCRIPT)
+    assert first._record(event, TRANSCRIPT, ready) is True
+    assert first._record(event, TRANSCRIPT, ready) is False
+    assert first._record(event.model_copy(update={"event_id": "other"}), TRANSCRIPT, ready) is False
+    assert len(_outbox(store)) == 1
+
+
+async def test_a_permanent_failure_leaves_no_trace_so_a_replay_can_try_again(store):
+    runtime, transcriber = FakeRuntime(), FakeTranscriber(BadAudioError("the file is an HTML page, not audio"))
+    service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
+    event = episode_event("https://example.com/ep1.mp3")
+    with pytest.raises(BadAudioError):
+        await service.on_episode_discovered(event)
+    assert _outbox(store) == [] and runtime.wakes == 0
+    transcriber.result = TRANSCRIPT
+    await service.on_episode_discovered(event)
+    assert len(_outbox(store)) == 1
+
+
+def test_a_transcript_too_big_for_one_kafka_message_is_coarsened_to_fit():
+    """Word-level publisher cues of a long episode: the per-segment overhead, not the text, is what overflows."""
+    segments = [Segment(i * 0.4, i * 0.4 + 0.4, f"w{i}") for i in range(25_000)]
+    transcript = Transcript(language="en", duration=10_000.0, segments=segments)
+    ready = transcript_ready(episode_event("https://example.com/long.mp3"), transcript)
+    assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
+    assert len(ready.segments) < len(segments)
+    assert ready.segments[0].start == 0.0 and ready.segments[-1].end == pytest.approx(10_000.0)
+    assert json.loads(ready.model_dump_json())["segments"][0]["text"].startswith("w0 w1")
+    assert " ".join(s.text for s in ready.segments) == " ".join(s.text for s in segments)
