@@ -64,8 +64,11 @@ def pipeline_seconds(episodes: int, data_dir: Path) -> tuple[float, float, int]:
             memory = PeakMemory(stack)
             memory.start()
             api = Api(stack.api_url)
-            user = api.call("POST", "/v1/users", json={"email": "bench@example.com", "timezone": "UTC",
-                                                       "brief_hour": (time.gmtime().tm_hour + 12) % 24})
+            user = api.call(
+                "POST",
+                "/v1/users",
+                json={"email": "bench@example.com", "timezone": "UTC", "brief_hour": (time.gmtime().tm_hour + 12) % 24},
+            )
             api.login(user["api_key"])
             hook = api.call("POST", "/v1/webhooks", json={"url": receiver.url})
             receiver.secret = hook["secret"]

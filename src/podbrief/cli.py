@@ -40,8 +40,10 @@ def up() -> None:
     stack = Stack(settings.data_dir.resolve(), api_port=port, bootstrap=bootstrap)
     try:
         stack.start()
-        err.print(f"[green]podbrief is up[/]: API {stack.api_url} (docs at {stack.api_url}/docs), broker {stack.bootstrap}, "
-                  f"logs in {stack.log_dir}. Ctrl-C stops everything.")
+        err.print(
+            f"[green]podbrief is up[/]: API {stack.api_url} (docs at {stack.api_url}/docs), broker {stack.bootstrap}, "
+            f"logs in {stack.log_dir}. Ctrl-C stops everything."
+        )
         while True:
             stack.check()
             time.sleep(1.0)
@@ -62,14 +64,25 @@ def demo(
     setup_logging("podbrief", "text", "WARNING")
     data_dir = (data_dir or ServiceSettings().data_dir / "demo").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} episodes"),
-                  TimeElapsedColumn(), console=err) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} episodes"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
         task = bar.add_task("transcribing and ranking the sample episodes", total=None)
-        result = run_demo(data_dir, api_port=free_port(), timeout=timeout,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total or None))
+        result = run_demo(
+            data_dir,
+            api_port=free_port(),
+            timeout=timeout,
+            progress=lambda done, total: bar.update(task, completed=done, total=total or None),
+        )
     print_brief(result.brief)
-    console.print(f"\nDelivered as webhook [bold]{result.webhook_id}[/] (signature verified) in {result.seconds:.0f}s; "
-                  f"HTML written to {result.html_path}")
+    console.print(
+        f"\nDelivered as webhook [bold]{result.webhook_id}[/] (signature verified) in {result.seconds:.0f}s; "
+        f"HTML written to {result.html_path}"
+    )
 
 
 def print_brief(brief: dict) -> None:
@@ -80,8 +93,10 @@ def print_brief(brief: dict) -> None:
         console.print(f"[yellow]{brief['note']}[/]")
     for item in items:
         console.print(f"\n[bold]{item['rank']}. {item['text']}[/]")
-        console.print(f"   — {item['show']['title']}, {item['episode']['title']}, {_clock(item['start'])}–{_clock(item['end'])}"
-                      f"  {item['link']}")
+        console.print(
+            f"   — {item['show']['title']}, {item['episode']['title']}, {_clock(item['start'])}–{_clock(item['end'])}"
+            f"  {item['link']}"
+        )
         also = sorted({m["podcast_title"] for m in item.get("also_said_on", [])})
         if also:
             console.print(f"   also said on: {', '.join(also)}")
@@ -139,8 +154,14 @@ def feeds(json_out: JsonOpt = False) -> None:
     colors = {"ok": "green", "error": "red", "blocked": "yellow"}
     for row in rows:
         status = row["status"]
-        table.add_row(row["url"], row.get("title") or "", f"[{colors.get(status, 'white')}]{status}[/]",
-                      str(row.get("last_polled_at") or ""), row.get("last_error") or "", str(row.get("episodes_seen", 0)))
+        table.add_row(
+            row["url"],
+            row.get("title") or "",
+            f"[{colors.get(status, 'white')}]{status}[/]",
+            str(row.get("last_polled_at") or ""),
+            row.get("last_error") or "",
+            str(row.get("episodes_seen", 0)),
+        )
     console.print(table)
 
 

@@ -72,8 +72,11 @@ def run_demo(
         api = Api(stack.api_url)
         # The daily brief is due twelve hours from now: the demo asks for its brief itself, once every episode is in.
         brief_hour = (time.gmtime().tm_hour + 12) % 24
-        user = api.call("POST", "/v1/users", json={"email": f"demo-{int(time.time())}@example.com", "timezone": "UTC",
-                                                   "brief_hour": brief_hour})
+        user = api.call(
+            "POST",
+            "/v1/users",
+            json={"email": f"demo-{int(time.time())}@example.com", "timezone": "UTC", "brief_hour": brief_hour},
+        )
         api.login(user["api_key"])
         api.call("PATCH", "/v1/me", json={"interests": INTERESTS})
         hook = api.call("POST", "/v1/webhooks", json={"url": receiver.url + "/brief"})

@@ -30,22 +30,29 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, str | 
     rows = []
     for record in records:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}
-        rows.append({
-            "offset": record.offset,
-            "error": headers.get("error", ""),
-            "attempts": headers.get("attempts", ""),
-            "source": "{}:{}@{}".format(
-                headers.get("source_topic", topic), headers.get("source_partition", "?"), headers.get("source_offset", "?")
-            ),
-            "payload": (record.value or b"").decode(errors="replace"),
-        })
+        rows.append(
+            {
+                "offset": record.offset,
+                "error": headers.get("error", ""),
+                "attempts": headers.get("attempts", ""),
+                "source": "{}:{}@{}".format(
+                    headers.get("source_topic", topic), headers.get("source_partition", "?"), headers.get("source_offset", "?")
+                ),
+                "payload": (record.value or b"").decode(errors="replace"),
+            }
+        )
     return rows
 
 
 async def replay_dead_letters(bootstrap: str, topic: str) -> int:
     """Publish the dead letters not replayed before back to `topic`; returns how many."""
-    consumer = AIOKafkaConsumer(dlq(topic), bootstrap_servers=bootstrap, group_id=f"podbrief-dlq-replay-{topic}",
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        dlq(topic),
+        bootstrap_servers=bootstrap,
+        group_id=f"podbrief-dlq-replay-{topic}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     producer = make_producer(bootstrap, idempotence=False)
     await producer.start()
     try:

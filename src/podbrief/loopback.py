@@ -30,8 +30,10 @@ def generated_feed(episodes: int, title: str = "Bench Show", guid_prefix: str = 
             f"<pubDate>Mon, {n % 28 + 1:02d} Nov 2026 {n // 28:02d}:00:00 GMT</pubDate>"
             f'<enclosure url="{{{{BASE_URL}}}}/audio/{audio.name}" length="{audio.stat().st_size}" type="audio/mpeg"/></item>'
         )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>http://example.com</link>'
-            f"<description>generated</description>{''.join(items)}</channel></rss>")
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>http://example.com</link>'
+        f"<description>generated</description>{''.join(items)}</channel></rss>"
+    )
 
 
 class _Quiet(BaseHTTPRequestHandler):

@@ -23,15 +23,23 @@ def compose() -> dict:
     assert binary, "docker-compose (Debian package) is missing; `make test` installs it"
     result = subprocess.run(
         [binary, "-f", str(COMPOSE), "config"],
-        capture_output=True, text=True, env={"POSTGRES_PASSWORD": "test-only", "PATH": "/usr/bin:/bin"}, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"POSTGRES_PASSWORD": "test-only", "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
 
 def test_compose_refuses_to_start_without_the_database_password():
-    result = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin"}, cwd=ROOT)
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+    )
     assert result.returncode != 0
     assert "POSTGRES_PASSWORD" in result.stderr
 

@@ -7,9 +7,9 @@ import re
 from html import unescape
 
 import pytest
-from podbrief.demo import run_demo
 from podbrief_runtime.broker import free_port
 
+from podbrief.demo import run_demo
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from podbrief_runtime.broker import LocalBroker, free_port
+
 from podbrief.demo import Api
 from podbrief.loopback import SampleServer, WebhookReceiver, generated_feed
 from podbrief.stack import Stack
-from podbrief_runtime.broker import LocalBroker, free_port
 
 
 @dataclass
@@ -38,8 +39,11 @@ class Run:
 
     def start_stack(self, broker: LocalBroker | None = None) -> Stack:
         """Start the services (on `broker` if given, else on a broker of the stack's own)."""
-        env = {"PODBRIEF_ALLOW_PRIVATE_URLS": "true", "PODBRIEF_FIRST_POLL_EPISODES": str(self.episodes),
-               "PODBRIEF_POLL_INTERVAL": "5"}
+        env = {
+            "PODBRIEF_ALLOW_PRIVATE_URLS": "true",
+            "PODBRIEF_FIRST_POLL_EPISODES": str(self.episodes),
+            "PODBRIEF_POLL_INTERVAL": "5",
+        }
         self.stack = Stack(self.data_dir, api_port=self.api_port, env=env, bootstrap=broker.bootstrap if broker else None)
         self.stack.start()
         self.api = Api(self.stack.api_url)
@@ -50,8 +54,11 @@ class Run:
     def subscribe(self, *feeds: str) -> None:
         """Create the user, its webhook, and subscribe to `feeds` (default: the generated one)."""
         assert self.api is not None
-        user = self.api.call("POST", "/v1/users", json={"email": "reliable@example.com", "timezone": "UTC",
-                                                        "brief_hour": (time.gmtime().tm_hour + 12) % 24})
+        user = self.api.call(
+            "POST",
+            "/v1/users",
+            json={"email": "reliable@example.com", "timezone": "UTC", "brief_hour": (time.gmtime().tm_hour + 12) % 24},
+        )
         self.api_key = user["api_key"]
         self.api.login(self.api_key)
         self.receiver.secret = self.api.call("POST", "/v1/webhooks", json={"url": self.receiver.url})["secret"]

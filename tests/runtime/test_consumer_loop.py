@@ -63,8 +63,13 @@ async def test_failing_handler_is_retried_and_malformed_messages_are_dead_letter
     bootstrap = kafka_broker.bootstrap
     topic = await _topic(bootstrap, partitions=1)
     good = [_event(n) for n in range(3)]
-    payloads = [good[0].model_dump_json().encode(), b"{not json", good[1].model_dump_json().encode(),
-                b'{"schema_version": 99, "event_id": "x"}', good[2].model_dump_json().encode()]
+    payloads = [
+        good[0].model_dump_json().encode(),
+        b"{not json",
+        good[1].model_dump_json().encode(),
+        b'{"schema_version": 99, "event_id": "x"}',
+        good[2].model_dump_json().encode(),
+    ]
     await _publish(bootstrap, topic, payloads, [b"k"] * len(payloads))
 
     seen: list[str] = []
@@ -81,8 +86,9 @@ async def test_failing_handler_is_retried_and_malformed_messages_are_dead_letter
 
     producer = make_producer(bootstrap, idempotence=False)
     await producer.start()
-    loop = ConsumerLoop(bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer,
-                        max_attempts=3, retry_backoff=0.01)
+    loop = ConsumerLoop(
+        bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer, max_attempts=3, retry_backoff=0.01
+    )
     await _run_until(loop, done)
     await producer.stop()
 
@@ -113,8 +119,9 @@ async def test_poison_message_is_dead_lettered_after_max_attempts_and_partition_
 
     producer = make_producer(bootstrap, idempotence=False)
     await producer.start()
-    loop = ConsumerLoop(bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer,
-                        max_attempts=3, retry_backoff=0.01)
+    loop = ConsumerLoop(
+        bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer, max_attempts=3, retry_backoff=0.01
+    )
     await _run_until(loop, done)
     await producer.stop()
 

@@ -60,15 +60,26 @@ def server():
     httpd.shutdown()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://10.0.0.5/x", "http://169.254.169.254/latest/", "http://[::1]/",
-                                 "http://localhost/", "http://metadata.google.internal/", "http://192.168.1.1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.0.0.5/x",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+        "http://localhost/",
+        "http://metadata.google.internal/",
+        "http://192.168.1.1/",
+    ],
+)
 def test_private_loopback_and_metadata_addresses_are_refused(url):
     with pytest.raises(UnsafeURLError):
         resolve_and_check(url, allow_private=False)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/feed", "file:///etc/passwd", "javascript:alert(1)", "http://user:pw@example.com/",
-                                 "gopher://x/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/feed", "file:///etc/passwd", "javascript:alert(1)", "http://user:pw@example.com/", "gopher://x/"]
+)
 def test_only_plain_http_and_https_urls_are_accepted(url):
     with pytest.raises(UnsafeURLError):
         resolve_and_check(url, allow_private=True)

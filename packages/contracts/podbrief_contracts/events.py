@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 # Namespace for deterministic ids: the same input always gives the same id, so a
 # redelivered event maps onto the row or vector point it already created.
@@ -82,12 +82,20 @@ class FeedStatusChanged(Event):
     topic: ClassVar[str] = "feeds.status"
 
     feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
-    feed_url: str = Field(description="The feed's current URL (after permanent redirects).", examples=["https://example.com/feed.xml"])
+    feed_url: str = Field(
+        description="The feed's current URL (after permanent redirects).", examples=["https://example.com/feed.xml"]
+    )
     title: str | None = Field(default=None, description="The podcast's title, once known.", examples=["The Signal Hour"])
     status: Literal["ok", "error", "blocked"] = Field(description="Outcome of the last poll.", examples=["ok"])
-    last_polled_at: datetime | None = Field(default=None, description="When the feed was last polled.", examples=["2026-11-24T07:30:00Z"])
-    last_success_at: datetime | None = Field(default=None, description="When a poll last succeeded.", examples=["2026-11-24T07:30:00Z"])
-    last_error: str | None = Field(default=None, description="Message of the last failed poll.", examples=["feed larger than 10485760 bytes"])
+    last_polled_at: datetime | None = Field(
+        default=None, description="When the feed was last polled.", examples=["2026-11-24T07:30:00Z"]
+    )
+    last_success_at: datetime | None = Field(
+        default=None, description="When a poll last succeeded.", examples=["2026-11-24T07:30:00Z"]
+    )
+    last_error: str | None = Field(
+        default=None, description="Message of the last failed poll.", examples=["feed larger than 10485760 bytes"]
+    )
     episodes_seen: int = Field(default=0, description="Episodes discovered in this feed so far.", examples=[3])
 
     def key(self) -> str:
@@ -113,11 +121,15 @@ class EpisodeDiscovered(Event):
     feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
     feed_url: str = Field(description="The feed's URL.", examples=["https://example.com/feed.xml"])
     podcast_title: str = Field(description="The show's title.", examples=["The Signal Hour"])
-    podcast_image: str | None = Field(default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"])
+    podcast_image: str | None = Field(
+        default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"]
+    )
     guid: str = Field(description="The episode's GUID, or its enclosure URL when it has none.", examples=["signal-hour-ep1"])
     title: str = Field(description="The episode's title.", examples=["Open weights and leaks"])
     link: str | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
-    published_at: datetime | None = Field(default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"])
+    published_at: datetime | None = Field(
+        default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"]
+    )
     enclosure_url: str = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
     enclosure_type: str | None = Field(default=None, description="Media type of the audio.", examples=["audio/mpeg"])
     enclosure_length: int | None = Field(default=None, description="Declared size of the audio in bytes.", examples=[1048576])
@@ -125,7 +137,9 @@ class EpisodeDiscovered(Event):
     transcripts: list[TranscriptRef] = Field(
         default_factory=list, description="Publisher transcripts; transcribe prefers them over speech recognition."
     )
-    chapters_url: str | None = Field(default=None, description="`podcast:chapters` URL, if any.", examples=["https://example.com/ep1.json"])
+    chapters_url: str | None = Field(
+        default=None, description="`podcast:chapters` URL, if any.", examples=["https://example.com/ep1.json"]
+    )
 
     def key(self) -> str:
         return self.episode_id
@@ -149,11 +163,15 @@ class EpisodeRef(BaseModel):
     episode_id: str = Field(description="Stable id of the episode.", examples=["3a7f..."])
     feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
     podcast_title: str = Field(description="The show's title.", examples=["The Signal Hour"])
-    podcast_image: str | None = Field(default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"])
+    podcast_image: str | None = Field(
+        default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"]
+    )
     episode_title: str = Field(description="The episode's title.", examples=["Open weights and leaks"])
     episode_link: str | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
     enclosure_url: str = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
-    published_at: datetime | None = Field(default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"])
+    published_at: datetime | None = Field(
+        default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"]
+    )
 
 
 class TranscriptReady(Event):
@@ -165,8 +183,12 @@ class TranscriptReady(Event):
     language: str = Field(description="Language of the transcript.", examples=["en"])
     duration: float = Field(description="Length of the audio in seconds.", examples=[125.3])
     segments: list[Segment] = Field(description="The transcript as timed segments, in order.")
-    source: Literal["asr", "publisher"] = Field(description="Speech recognition or the publisher's own transcript.", examples=["asr"])
-    model: str | None = Field(default=None, description="The ASR model used (None for publisher transcripts).", examples=["tiny.en"])
+    source: Literal["asr", "publisher"] = Field(
+        description="Speech recognition or the publisher's own transcript.", examples=["asr"]
+    )
+    model: str | None = Field(
+        default=None, description="The ASR model used (None for publisher transcripts).", examples=["tiny.en"]
+    )
 
     def key(self) -> str:
         return self.episode.episode_id
@@ -191,11 +213,16 @@ class InsightCreated(Event):
 
     insight_id: str = Field(description="Stable id of the insight (derived from episode and passage).", examples=["7e9a..."])
     episode: EpisodeRef = Field(description="Where the insight was said.")
-    text: str = Field(description="The takeaway, one to three sentences.", examples=["Leaked source code spreads in minutes; trained weights stay protected."])
+    text: str = Field(
+        description="The takeaway, one to three sentences.",
+        examples=["Leaked source code spreads in minutes; trained weights stay protected."],
+    )
     start: float = Field(description="Start of the passage, seconds into the episode.", examples=[761.0])
     end: float = Field(description="End of the passage, seconds into the episode.", examples=[800.0])
     score: float = Field(description="The insight's own quality score, 0..1.", examples=[0.82])
-    keywords: list[str] = Field(default_factory=list, description="Topics of the insight.", examples=[["model weights", "source code"]])
+    keywords: list[str] = Field(
+        default_factory=list, description="Topics of the insight.", examples=[["model weights", "source code"]]
+    )
     embedding: list[float] = Field(description="Unit-length sentence embedding of the text.")
     embedding_model: str = Field(description="Model that produced the embedding.", examples=["all-MiniLM-L6-v2"])
     cluster_id: str = Field(description="The same-idea cluster the insight belongs to.", examples=["7e9a..."])

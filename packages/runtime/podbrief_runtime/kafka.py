@@ -267,7 +267,12 @@ class ConsumerLoop:
         await self.producer.send_and_wait(dlq(record.topic), record.value, key=record.key, headers=headers)
         log.error(
             "dead-lettered",
-            extra={"topic": record.topic, "offset": record.offset, "attempts": attempts, "error": f"{type(exc).__name__}: {exc}"[:500]},
+            extra={
+                "topic": record.topic,
+                "offset": record.offset,
+                "attempts": attempts,
+                "error": f"{type(exc).__name__}: {exc}"[:500],
+            },
         )
 
 

@@ -142,7 +142,10 @@ class SafeClient:
                 current = target
                 continue
             try:
-                yield raw, Response(url=current, status=raw.status_code, headers=raw.headers, permanent_url=permanent, redirects=seen)
+                yield (
+                    raw,
+                    Response(url=current, status=raw.status_code, headers=raw.headers, permanent_url=permanent, redirects=seen),
+                )
             finally:
                 await raw.aclose()
             return

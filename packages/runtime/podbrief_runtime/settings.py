@@ -26,7 +26,9 @@ class ServiceSettings(BaseSettings):
         default=False, description="Allow feed, audio and webhook URLs on private, loopback or link-local addresses."
     )
     max_attempts: int = Field(default=3, ge=1, description="Handler attempts before a message goes to the dead-letter topic.")
-    health_port: int | None = Field(default=None, description="Port of the worker's /healthz, /readyz and /metrics (unset = none).")
+    health_port: int | None = Field(
+        default=None, description="Port of the worker's /healthz, /readyz and /metrics (unset = none)."
+    )
     log_format: str = Field(default="text", description="`text` (human) or `json` (one object per line).")
     log_level: str = Field(default="INFO", description="Log level.")
     replay_window_hours: float = Field(

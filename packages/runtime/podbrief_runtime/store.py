@@ -136,6 +136,11 @@ class Store:
             return False
         return True
 
+    @staticmethod
+    def handled(session: Session, event_id: str) -> bool:
+        """Whether `event_id` was claimed already (a read; `claim` is what makes it so)."""
+        return session.execute(select(inbox.c.event_id).where(inbox.c.event_id == event_id)).first() is not None
+
     def unpublished(self, limit: int = 200) -> list[tuple[int, str, str, str]]:
         """Outbox rows not yet published, oldest first: (id, topic, key, payload)."""
         with self.engine.connect() as conn:

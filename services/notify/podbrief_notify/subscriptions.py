@@ -47,7 +47,9 @@ def _query() -> Select[Any]:
     # A correlated count per row uses the feed_id index instead of aggregating every insight.
     insight_count = select(func.count()).where(insights.c.feed_id == subscriptions.c.feed_id).scalar_subquery()
     episodes_ranked = (
-        select(func.count(func.distinct(insights.c.episode_id))).where(insights.c.feed_id == subscriptions.c.feed_id).scalar_subquery()
+        select(func.count(func.distinct(insights.c.episode_id)))
+        .where(insights.c.feed_id == subscriptions.c.feed_id)
+        .scalar_subquery()
     )
     return (
         select(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from podbrief_contracts import EpisodeDiscovered, EpisodeRef, TranscriptReady, stable_id
 from podbrief_contracts import Segment as WireSegment
-from podbrief_runtime.store import Store, inbox
+from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
 from sqlalchemy import insert, select
 
@@ -46,10 +46,11 @@ class TranscribeService:
 
     def _already_done(self, event: EpisodeDiscovered) -> bool:
         """Checked before the work, so a redelivery does not transcribe a 3-hour episode again."""
-        with self.store.transaction() as session:
-            seen = session.execute(select(inbox.c.event_id).where(inbox.c.event_id == event.event_id)).first()
+        with self.store.reading() as session:
+            if Store.handled(session, event.event_id):
+                return True
             done = session.execute(select(transcripts.c.episode_id).where(transcripts.c.episode_id == event.episode_id)).first()
-        return bool(seen or done)
+        return done is not None
 
     def _record(self, event: EpisodeDiscovered, transcript: Transcript, ready: TranscriptReady) -> bool:
         """Claim the event, record the transcript and emit its event in one transaction; False if done before."""
