@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 from podbrief_runtime.broker import LocalBroker, free_port
 
@@ -76,7 +77,11 @@ class Run:
         while time.monotonic() < deadline:
             assert self.stack is not None
             self.stack.check()
-            statuses = self.status()
+            try:
+                statuses = self.status()
+            except httpx.TransportError:  # the API is restarting
+                time.sleep(1.0)
+                continue
             if done(statuses):
                 return statuses
             time.sleep(1.0)
