@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition
 from podbrief_contracts import dlq
 from podbrief_runtime.kafka import make_producer
 
 
-async def _drain(consumer: AIOKafkaConsumer, topic: str) -> list:
-    """Every record of `topic` from the consumer's position to the current end."""
+async def _drain(consumer: AIOKafkaConsumer, topic: str, idle_ms: int = 1500) -> list[ConsumerRecord]:
+    """Every record of `topic` from the consumer's position (committed, else the start) until it goes quiet.
+
+    Reads until idle rather than up to the end offsets: the local broker's end offset lagged one record
+    behind after concurrent writes (measured), which would hide the newest dead letter.
+    """
     await consumer.start()
-    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or {0})]
-    ends = await consumer.end_offsets(partitions)
-    records = []
-    while any(await consumer.position(tp) < ends[tp] for tp in partitions):
-        for batch in (await consumer.getmany(timeout_ms=1000)).values():
+    await consumer.topics()  # fetches the cluster metadata
+    consumer.assign([TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})])
+    records: list[ConsumerRecord] = []
+    while batches := await consumer.getmany(timeout_ms=idle_ms):
+        for batch in batches.values():
             records.extend(batch)
     return records
 
 
 async def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, str | int]]:
     """The messages in `topic`'s dead-letter twin, with their error headers, oldest first."""
-    consumer = AIOKafkaConsumer(dlq(topic), bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
     try:
         records = await _drain(consumer, dlq(topic))
     finally:
@@ -47,7 +51,6 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, str | 
 async def replay_dead_letters(bootstrap: str, topic: str) -> int:
     """Publish the dead letters not replayed before back to `topic`; returns how many."""
     consumer = AIOKafkaConsumer(
-        dlq(topic),
         bootstrap_servers=bootstrap,
         group_id=f"podbrief-dlq-replay-{topic}",
         enable_auto_commit=False,

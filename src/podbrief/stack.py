@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,27 @@ class Stack:
             self.start_service(name)
         if "notify" in self.services:
             wait_for_port("127.0.0.1", self.api_port, timeout=120)
+        self.wait_ready()
         return self
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Block until every worker answers /readyz (connected and holding partitions)."""
+        deadline = time.monotonic() + timeout
+        for name in self.services:
+            if name == "notify":
+                continue
+            url = f"http://127.0.0.1:{self.health_ports[name]}/readyz"
+            while True:
+                self.check()
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {self.log_dir}/{name}.log")
+                time.sleep(0.5)
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment of service `name`: ours, the stack's settings, a health port."""
