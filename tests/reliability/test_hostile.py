@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from podbrief.cli import app
-from podbrief_contracts import PARTITIONS, dlq
+from podbrief_contracts import PARTITIONS
 from podbrief_runtime.kafka import make_producer
 from typer.testing import CliRunner
 
+from podbrief.cli import app
 from tests.reliability.pipeline import Run
 
 pytestmark = pytest.mark.slow

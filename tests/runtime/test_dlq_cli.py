@@ -8,10 +8,11 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from podbrief.cli import app
 from podbrief_contracts import dlq
 from podbrief_runtime.kafka import ensure_topics, make_producer
 from typer.testing import CliRunner
+
+from podbrief.cli import app
 
 pytestmark = pytest.mark.slow
 
