@@ -62,7 +62,7 @@ class Stack:
     def wait_ready(self, timeout: float = 180.0) -> None:
         """Block until every worker answers /readyz (connected and holding partitions)."""
         deadline = time.monotonic() + timeout
-        for name in self.services:
+        for name in self.processes:
             if name == "notify":
                 continue
             url = f"http://127.0.0.1:{self.health_ports[name]}/readyz"
@@ -96,11 +96,14 @@ class Stack:
         return env
 
     def start_service(self, name: str) -> subprocess.Popen[bytes]:
-        """Start (or restart) one service process, appending to its log file."""
+        """Start (or restart) one service process, appending to its log file.
+
+        `name` may carry a replica suffix (`transcribe#2`): another process of the same service.
+        """
         assert self.log_dir is not None
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
-            [sys.executable, "-m", f"podbrief_{name}"],
+            [sys.executable, "-m", f"podbrief_{name.split('#')[0]}"],
             env=self.service_env(name),
             stdout=out,
             stderr=subprocess.STDOUT,
