@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faststream.kafka import KafkaBroker
-from pydantic.fields import FieldInfo
 from faststream.specification import AsyncAPI
 from podbrief_contracts import EpisodeDiscovered, Event, FeedStatusChanged, FeedSubscribed, InsightCreated, TranscriptReady, dlq
+from pydantic.fields import FieldInfo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
