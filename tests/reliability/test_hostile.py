@@ -87,5 +87,10 @@ def test_hostile_feed_and_non_audio_enclosure_end_in_clear_errors_and_good_feeds
         assert "audio" in dead[0]["error"].lower(), dead[0]["error"]
         r.brief_once()
         stack.check()  # every service still running
+        listed = CliRunner().invoke(app, ["feeds", "--json"], env={"PODBRIEF_DATA_DIR": str(r.data_dir)})
+        assert listed.exit_code == 0, listed.output
+        by_url = {row["url"].rsplit("/", 1)[-1]: row for row in json.loads(listed.output)}
+        assert by_url["bomb.xml"]["status"] == "error" and "entit" in by_url["bomb.xml"]["last_error"].lower()
+        assert by_url["run.xml"]["status"] == "ok" and by_url["run.xml"]["episodes_seen"] == 2
     finally:
         r.close()

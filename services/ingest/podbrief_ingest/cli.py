@@ -13,7 +13,7 @@ def feed_statuses(settings: Settings | None = None) -> list[dict[str, Any]]:
     settings = settings or Settings()
     store = registry.open_store(settings.store_url("ingest"))
     try:
-        with store.transaction() as session:
+        with store.reading() as session:
             return registry.feed_statuses(session)
     finally:
-        store.engine.dispose()
+        store.dispose()
