@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from podbrief_ingest.discovery import newest_first, split_first_poll, unseen
 from podbrief_ingest.model import Episode, FeedState, PollResult
-from podbrief_ingest.schedule import SchedulePolicy, parse_retry_after
+from podbrief_ingest.schedule import SchedulePolicy
+from podbrief_runtime.safe_http import parse_retry_after
 
 NOW = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
 POLICY = SchedulePolicy(interval=900, jitter=0.1, backoff_max=3600)

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from podbrief_notify.context import build_context
 from podbrief_notify.delivery import HttpSender
-from podbrief_notify.retry import SCHEDULE, backoff, next_attempt, parse_retry_after
+from podbrief_notify.retry import SCHEDULE, backoff, next_attempt
 from podbrief_notify.tables import deliveries, delivery_attempts
+from podbrief_runtime.safe_http import parse_retry_after
 from standardwebhooks import Webhook
 
 from .conftest import make_settings

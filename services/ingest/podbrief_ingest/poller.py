@@ -8,12 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 
-from podbrief_runtime.safe_http import FetchError, Response, SafeClient, UnsafeURLError
+from podbrief_runtime.safe_http import FetchError, Response, SafeClient, UnsafeURLError, parse_retry_after
 
 from podbrief_ingest.exceptions import FeedError
 from podbrief_ingest.model import FeedState, ParsedFeed, PollResult
 from podbrief_ingest.parser import parse_feed
-from podbrief_ingest.schedule import parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from podbrief_runtime.safe_http import FetchError, SafeClient, UnsafeURLError
+from podbrief_runtime.safe_http import FetchError, SafeClient, UnsafeURLError, parse_retry_after
 from podbrief_runtime.store import Store
 from sqlalchemy import bindparam, insert, or_, select, update
 
 from podbrief_notify.clock import Clock
 from podbrief_notify.metrics import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
-from podbrief_notify.retry import next_attempt, parse_retry_after
+from podbrief_notify.retry import next_attempt
 from podbrief_notify.signing import headers
 from podbrief_notify.tables import deliveries, delivery_attempts, webhooks
 from podbrief_notify.webhooks import disable_webhook
