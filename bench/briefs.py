@@ -84,7 +84,7 @@ def _seed_deliveries(url: str, receiver: str, count: int, hooks: int) -> str:
     """`count` pending deliveries of a brief-sized body spread over `hooks` endpoints; returns one secret."""
     from podbrief_notify.keys import new_delivery_id
     from podbrief_notify.migrate import upgrade
-    from podbrief_notify.storage import close_store, open_store
+    from podbrief_notify.storage import open_store
     from podbrief_notify.tables import deliveries
     from podbrief_notify.users import create_user
     from podbrief_notify.webhooks import create_webhook
@@ -114,7 +114,7 @@ def _seed_deliveries(url: str, receiver: str, count: int, hooks: int) -> str:
                 for _ in range(count // hooks)
             ]
         session.execute(insert(deliveries), rows)
-    close_store(store)
+    store.dispose()
     return hook.secret
 
 
@@ -122,7 +122,7 @@ async def bench_deliveries(count: int, tmp: str) -> dict[str, float]:
     """Deliver `count` pending webhooks with the service's Deliverer and time it."""
     from podbrief_notify.clock import SystemClock
     from podbrief_notify.delivery import Deliverer, HttpSender
-    from podbrief_notify.storage import close_store, open_store
+    from podbrief_notify.storage import open_store
     from podbrief_notify.tables import deliveries
     from sqlalchemy import func, select
 
@@ -144,7 +144,7 @@ async def bench_deliveries(count: int, tmp: str) -> dict[str, float]:
         with store.engine.connect() as conn:
             delivered = conn.execute(select(func.count()).where(deliveries.c.status == "delivered")).scalar_one()
         received = int(httpx.get(f"http://127.0.0.1:{port}/count").text)
-        close_store(store)
+        store.dispose()
     finally:
         proc.terminate()
         proc.wait(10)
