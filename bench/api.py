@@ -3,7 +3,8 @@
 Each server runs as one uvicorn worker on loopback: a bare FastAPI endpoint returning the same
 JSON (the ceiling), notify as configured (a store read per request, concurrent requests of one user
 sharing it), and notify with the latest brief cached for 2 s (PODBRIEF_LATEST_BRIEF_CACHE_S=2).
-The load comes from wrk (`apt-get install wrk`), or from an asyncio httpx load generator when wrk is missing. Targets: >= 1,000 req/s, p99 < 50 ms.
+The load comes from wrk (`apt-get install wrk`), or from an asyncio httpx load generator when wrk
+is missing. Targets: >= 1,000 req/s, p99 < 50 ms.
 
     .venv/bin/python bench/api.py [--seconds 10] [--connections 64] [--json]
 """
