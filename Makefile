@@ -51,7 +51,9 @@ test: $(STAMP) $(DEB_STAMP) lint
 test-fast: $(STAMP) lint
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
+# wrk drives the API benchmark (it falls back to an httpx load generator without it).
 bench: $(STAMP)
+	@dpkg -s wrk >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
