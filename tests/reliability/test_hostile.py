@@ -65,6 +65,7 @@ def test_poison_in_every_partition_of_every_topic_is_dead_lettered_and_the_pipel
             assert httpx.get(base + "/readyz").status_code == 200, name
             metrics = httpx.get(base + "/metrics").text
             assert 'outcome="dead_lettered"' in metrics and 'outcome="ok"' in metrics, name
+            assert "podbrief_consumer_lag{" in metrics, name
     finally:
         r.close()
 

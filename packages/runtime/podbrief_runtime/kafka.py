@@ -25,7 +25,7 @@ from podbrief_contracts import SCHEMA_VERSION, Event, all_topics, dlq
 from pydantic import ValidationError
 
 from podbrief_runtime.errors import PermanentError
-from podbrief_runtime.metrics import HANDLED, HANDLER_SECONDS
+from podbrief_runtime.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,9 @@ class ConsumerLoop:
                     self.consumer.seek(tp, records[index].offset)
                     return
                 await self.consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "")})
+                highwater = self.consumer.highwater(tp)
+                if highwater is not None:
+                    CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, highwater - record.offset - 1))
 
     async def _handle(self, record: ConsumerRecord) -> None:
         route = self.routes[record.topic]

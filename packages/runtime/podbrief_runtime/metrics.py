@@ -11,3 +11,8 @@ HANDLER_SECONDS = Histogram(
 )
 OUTBOX_PENDING = Gauge("podbrief_outbox_pending", "Outbox rows not yet published.")
 PUBLISHED = Counter("podbrief_events_published_total", "Events the outbox relay published, by topic.", ["topic"])
+CONSUMER_LAG = Gauge(
+    "podbrief_consumer_lag",
+    "Messages behind the partition's high watermark after the last committed one.",
+    ["topic", "partition"],
+)
