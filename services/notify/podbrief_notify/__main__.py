@@ -43,7 +43,17 @@ async def main(settings: Settings) -> None:
     runtime = Runtime("notify", settings, store)
     embedder = SentenceEmbedder(settings.embed_model)
     context = build_context(settings, store, embedder, emitted=runtime.emitted)
-    scheduler = Scheduler(store, embedder, context.clock, context.options, on_built=context.deliverer.wake)
+    loop = asyncio.get_running_loop()
+    mailer = context.mailer
+    scheduler = Scheduler(
+        store,
+        embedder,
+        context.clock,
+        context.options,
+        on_built=context.deliverer.wake,
+        # The scheduler builds in a worker thread; the email is started on the event loop.
+        on_brief=(lambda user_id, brief: loop.call_soon_threadsafe(mailer.submit, user_id, brief)) if mailer else lambda *_: None,
+    )
     config = uvicorn.Config(
         create_app(context), host=settings.api_host, port=settings.api_port, lifespan="off", log_config=None, access_log=False
     )
@@ -73,6 +83,8 @@ async def main(settings: Settings) -> None:
             Handlers(store, context.clock).routes(), extra=api_and_loops, concurrency=settings.consumer_concurrency
         )
     finally:
+        if mailer is not None:
+            await mailer.drain(settings.smtp_timeout_s)
         if isinstance(context.deliverer.sender, HttpSender):
             await context.deliverer.sender.aclose()
         store.dispose()

@@ -14,6 +14,7 @@ from podbrief_runtime.store import Store
 from podbrief_notify.briefs import BriefOptions
 from podbrief_notify.clock import Clock, SystemClock
 from podbrief_notify.delivery import Deliverer, HttpSender, Sender
+from podbrief_notify.email import Mailer
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.keys import hash_api_key
 from podbrief_notify.ranking import Weights
@@ -113,6 +114,7 @@ class Context:
     emitted: Callable[[], None] = lambda: None
     keys: KeyCache = field(default_factory=KeyCache)
     latest: RecentCache = field(default_factory=lambda: RecentCache(0.0))
+    mailer: Mailer | None = None  # set when an SMTP server is configured
 
 
 def build_context(
@@ -145,4 +147,5 @@ def build_context(
         options=options,
         emitted=emitted,
         latest=RecentCache(settings.latest_brief_cache_s),
+        mailer=Mailer(settings, store) if settings.smtp_host else None,
     )

@@ -8,3 +8,4 @@ DELIVERY_SECONDS = Histogram(
     "podbrief_webhook_seconds", "Duration of one webhook request.", buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 15)
 )
 INSIGHTS = Counter("podbrief_insights_stored_total", "Insights stored from insights.created.")
+EMAILS = Counter("podbrief_emails_total", "Brief emails, by outcome (sent or failed).", ["outcome"])

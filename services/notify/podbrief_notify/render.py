@@ -18,12 +18,13 @@ def clock_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _date(value: str | None) -> str:
+def long_date(value: str | None) -> str:
+    """24 Nov 2026, from an ISO timestamp (empty when there is none)."""
     return datetime.fromisoformat(value).strftime("%d %b %Y") if value else ""
 
 
 _env.filters["clock"] = clock_time
-_env.filters["date"] = _date
+_env.filters["date"] = long_date
 
 
 def render_brief(brief: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from podbrief_runtime.store import Store
@@ -64,12 +65,15 @@ class Scheduler:
         clock: Clock,
         options: BriefOptions,
         on_built: Callable[[], None] = lambda: None,
+        on_brief: Callable[[str, dict[str, Any]], None] = lambda user_id, payload: None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.clock = clock
         self.options = options
         self.on_built = on_built
+        # Called with (user id, brief) after each brief commits, on the thread running `run_once`.
+        self.on_brief = on_brief
         # Users found with nothing to send, and the newest insight at that time: no need to look again until it changes.
         self._empty: dict[tuple[str, str], datetime | None] = {}
 
@@ -119,6 +123,7 @@ class Scheduler:
             built += 1
             BRIEFS.labels(trigger="scheduled").inc()
             log.info("scheduled brief built", extra={"user_id": user_id, "period": period, "items": payload["size"]})
+            self.on_brief(user_id, payload)
         if built:
             self.on_built()
         return built

