@@ -97,3 +97,93 @@ def test_a_long_but_ordinary_sentence_is_left_whole():
         "much, because the real value is in the trained weights, and the weights never left the building."
     )
     assert [s.text for s in split_sentences([TimedText(0.0, 12.0, sentence)])] == [sentence]
+
+
+RUN_ON = (
+    "So the big story this week was another code leak at an AI company and you know people panicked but here is the "
+    "thing when an AI company's source code leaks it can be copied around the world in minutes but the trained model "
+    "weights are what actually stay protected the code is the recipe and the weights are the finished meal"
+)
+
+
+def _assert_whole_and_in_order(sentences, segments):
+    assert " ".join(s.text for s in sentences).split() == " ".join(seg.text for seg in segments).split()
+    times = [t for s in sentences for t in (s.start, s.end)]
+    assert times == sorted(times)
+    assert sentences[0].start == pytest.approx(segments[0].start)
+    assert sentences[-1].end == pytest.approx(segments[-1].end)
+
+
+def test_an_unpunctuated_asr_run_on_is_cut_at_its_discourse_boundaries():
+    segments = [TimedText(22.3, 51.0, "because today is all about open source AI. " + RUN_ON)]
+    sentences = split_sentences(segments)
+    assert [s.text for s in sentences] == [
+        "because today is all about open source AI.",
+        "So the big story this week was another code leak at an AI company",
+        "and you know people panicked but here is the thing",
+        "when an AI company's source code leaks it can be copied around the world in minutes but the trained model "
+        "weights are what actually stay protected the code is the recipe and the weights are the finished meal",
+    ]
+    _assert_whole_and_in_order(sentences, segments)
+
+
+def test_fillers_and_replies_in_a_run_on_start_new_pieces_but_even_when_does_not():
+    segments = [
+        TimedText(
+            21.3,
+            42.8,
+            "people who sleep less than six hours a night make roughly 30% more errors at work the next day even when "
+            "they say they feel completely fine um I definitely feel called out by that one and you know the fix is "
+            "simpler than most people think keeping the same wake up",
+        ),
+        TimedText(42.8, 52.2, "time every day, including weekends, helps your body clock more than going to bed early."),
+    ]
+    sentences = split_sentences(segments)
+    assert [s.text.split()[0] for s in sentences] == ["people", "um", "and"]
+    assert sentences[0].text.endswith("feel completely fine")
+    # The segment break inside "the same wake up | time" is no sentence end.
+    assert "wake up time every day" in sentences[2].text
+    assert all(8 <= s.words <= 40 for s in sentences)
+    _assert_whole_and_in_order(sentences, segments)
+
+
+def test_a_run_on_ending_where_a_capitalised_segment_begins_is_cut_there():
+    segments = [
+        TimedText(
+            23.4,
+            45.7,
+            "League of Source Code travels across the internet almost instantly yet it rarely hurts an AI company very "
+            "much because the real value is in the trained weights and the weights never left the building right you "
+            "can read the code all day but without the weights you just have an empty engine",
+        ),
+        TimedText(45.8, 50.0, "This episode is brought to you by Acme mattress."),
+    ]
+    sentences = split_sentences(segments)
+    assert [s.text.split()[:2] for s in sentences] == [["League", "of"], ["right", "you"], ["This", "episode"]]
+    assert sentences[2].start == pytest.approx(45.8)
+    _assert_whole_and_in_order(sentences, segments)
+
+
+def test_an_unpunctuated_run_on_with_no_discourse_boundary_is_left_whole_up_to_the_word_limit():
+    text = (
+        "There is some good news big cloud companies signed contracts for more than twenty gigawatts of new solar and "
+        "wind power last year which is more than any other group of buyers in the world"
+    )
+    assert [s.text for s in split_sentences([TimedText(0.0, 15.0, text)])] == [text]
+
+
+def test_a_long_unpunctuated_run_on_pieces_stay_within_forty_words():
+    segments = [TimedText(i * 20.0, i * 20.0 + 20.0, RUN_ON) for i in range(6)]
+    sentences = split_sentences(segments)
+    assert all(s.words <= 40 for s in sentences)
+    assert sum(s.words >= 8 for s in sentences) >= len(sentences) - 1
+    _assert_whole_and_in_order(sentences, segments)
+
+
+def test_an_hour_with_no_punctuation_at_all_is_split_in_well_under_a_second():
+    segments = [TimedText(i * 20.0, i * 20.0 + 20.0, RUN_ON.lower()) for i in range(180)]
+    started = time.perf_counter()
+    sentences = split_sentences(segments)
+    elapsed = time.perf_counter() - started
+    assert all(s.words <= 40 for s in sentences)
+    assert elapsed < 1.0, elapsed

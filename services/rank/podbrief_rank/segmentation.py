@@ -4,11 +4,16 @@ ASR segments are phrases, not sentences: a sentence can span segments and a segm
 hold several sentences. The segments are joined into one text, split with pysbd, and each
 sentence's first and last characters are mapped back to a time by interpolating inside the
 segment they fall in.
+
+Batched ASR often leaves long stretches with no punctuation at all; those are cut by rule at
+spoken discourse boundaries ("but here is the thing", "um", "and you know", "okay", a
+conjunction opening a new clause), choosing the cuts that give pieces of 8 to 40 words.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -23,6 +28,27 @@ _CHUNK_CHARS = 2_000
 _SENTENCE_END = re.compile(r"[.!?]['\")\]]*\s*$")
 # Where a spoken run-on can be cut into clauses: a comma before a conjunction.
 _CLAUSE_BREAK = re.compile(r",\s+(?=(?:and|but|so|because|yet|when|which|while|although|whereas)\b)", re.IGNORECASE)
+
+# Unpunctuated ASR stretches: longer than this many words without , ; : . ! ? is a run-on.
+_STRETCH_WORDS = 35
+_PUNCTUATION = re.compile(r"[,;:.!?](?=\s|$)")
+# Pieces of this many words read as sentences; a cut must gain more than it costs to be made.
+_PIECE_MIN, _PIECE_MAX = 8, 40
+_CUT_COST = 1.0
+_STRIP = '.,;:!?"()[]'
+_FILLERS = frozenset({"um", "umm", "uh", "uhh", "erm"})
+_OPENERS = frozenset({"okay", "ok", "alright", "anyway", "anyways"})
+_REPLIES = frozenset({"right", "yeah", "yes", "exactly"})
+_CONJUNCTIONS = frozenset({"and", "but", "so"})
+_SUBORDINATORS = frozenset({"when", "if", "because", "but", "although", "though", "while", "whereas", "yet"})
+_SUBJECTS = frozenset(
+    {"i", "you", "we", "they", "he", "she", "it", "people", "there", "this", "that", "these", "those", "the", "a", "an"}
+    | {"my", "your", "our", "their", "his", "her", "its", "most", "many", "some", "every", "each", "one", "no"}
+    | {"nobody", "everyone", "someone"}
+)
+_COPULAS = frozenset({"is", "was", "are", "were", "be", "been", "it's", "that's", "feel", "feels", "seems", "looks", "not"})
+_NOT_BEFORE_SO = frozenset({"not", "and", "or", "is", "was", "do", "did", "think", "hope", "said", "say", "even", "just"})
+_NOT_BEFORE_SUBORDINATOR = frozenset({"even", "only", "just", "and", "as", "or", "but", "so", "what", "that", "than"})
 
 
 @dataclass(frozen=True)
@@ -75,13 +101,18 @@ class _Timeline:
         return segment.start + fraction * (segment.end - segment.start)
 
     def chunks(self) -> list[tuple[int, int]]:
-        """(start, end) character ranges of about `_CHUNK_CHARS`, cut after sentence-ending segments."""
+        """(start, end) character ranges of about `_CHUNK_CHARS`, cut after sentence-ending segments.
+
+        A transcript with no punctuation for twice that long is cut at any segment break: pysbd
+        would find no sentence in it anyway, and one huge chunk costs it seconds.
+        """
         ranges: list[tuple[int, int]] = []
         begin = 0
         for i, part in enumerate(self.parts):
             end = self.starts[i] + len(part)
             last = i == len(self.parts) - 1
-            if last or (end - begin >= _CHUNK_CHARS and _SENTENCE_END.search(part)):
+            size = end - begin
+            if last or (size >= _CHUNK_CHARS and _SENTENCE_END.search(part)) or size >= 2 * _CHUNK_CHARS:
                 ranges.append((begin, end))
                 begin = end + 1
         return ranges
@@ -96,8 +127,8 @@ class _Timeline:
 def split_sentences(segments: Sequence[TimedText], language: str = "en", max_words: int = 50) -> list[Sentence]:
     """The transcript's sentences in order.
 
-    ASR run-ons are cut into clauses at ", and/but/so...", and anything still longer than
-    `max_words` at segment breaks or word counts.
+    ASR run-ons are cut into clauses at ", and/but/so...", unpunctuated stretches at spoken
+    discourse boundaries, and anything still longer than `max_words` at segment breaks or word counts.
     """
     timeline = _Timeline(segments)
     if not timeline.text:
@@ -107,7 +138,8 @@ def split_sentences(segments: Sequence[TimedText], language: str = "en", max_wor
     for chunk_start, chunk_end in timeline.chunks():
         for span in segmenter.segment(timeline.text[chunk_start:chunk_end]):
             for start, end in _split_run_on(timeline.text, chunk_start + span.start, chunk_start + span.end):
-                spans.extend(_split_long(timeline, start, end, max_words))
+                for piece_start, piece_end in _split_unpunctuated(timeline, start, end, min(max_words, _PIECE_MAX)):
+                    spans.extend(_split_long(timeline, piece_start, piece_end, max_words))
     sentences: list[Sentence] = []
     for start, end in spans:
         raw = timeline.text[start:end]
@@ -133,6 +165,96 @@ def _split_run_on(text: str, start: int, end: int, run_on: int = 40, least: int 
             piece_start = cut
     pieces.append((piece_start, end))
     return pieces
+
+
+def _split_unpunctuated(timeline: _Timeline, start: int, end: int, most: int) -> list[tuple[int, int]]:
+    """Cut a span holding an unpunctuated run of more than `_STRETCH_WORDS` words at its discourse boundaries.
+
+    Each word gap gets a strength (`_boundary_strengths`); a dynamic programme picks the cuts
+    that maximise strength minus `_CUT_COST` per cut while keeping pieces `_PIECE_MIN`..`most`
+    words. A span with no usable boundary comes back whole.
+    """
+    text = timeline.text
+    if not any(len(run.split()) > _STRETCH_WORDS for run in _PUNCTUATION.split(text[start:end])):
+        return [(start, end)]
+    tokens = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    segment_starts = set(timeline.segment_breaks(start, end))
+    strengths = _boundary_strengths([text[a:b] for a, b in tokens], [a in segment_starts for a, _ in tokens])
+    cuts = _best_cuts(strengths, len(tokens), most)
+    bounds = [start, *(tokens[i][0] for i in cuts), end]
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
+def _boundary_strengths(raw: Sequence[str], opens_segment: Sequence[bool]) -> dict[int, float]:
+    """How strongly each gap before word i (0 < i < len) marks a new sentence; gaps with no sign are left out."""
+    w = [token.lower().strip(_STRIP) for token in raw]
+    out: dict[int, float] = {}
+    for i in range(1, len(w)):
+        found = [_word_strength(w, i)]
+        if raw[i - 1][-1] in ".!?":
+            found.append(2.0)
+        elif raw[i - 1][-1] in ",;:":
+            found.append(0.5)
+        if opens_segment[i]:
+            # A segment the recogniser opened with a capital (not "I") usually opens a sentence.
+            found.append(1.5 if raw[i][0].isupper() and w[i] != "i" else 0.5)
+        if max(found) > 0:
+            out[i] = max(found)
+    return out
+
+
+def _word_strength(w: Sequence[str], i: int) -> float:
+    """The strength of the spoken discourse marker (if any) around the gap before lower-cased word `w[i]`."""
+    cur, prev = w[i], w[i - 1]
+    nxt = w[i + 1] if i + 1 < len(w) else ""
+    if w[max(0, i - 4) : i] == ["here", "is", "the", "thing"] or w[max(0, i - 3) : i] == ["here's", "the", "thing"]:
+        return 3.0  # "... but here is the thing | <the point>"
+    if w[i : i + 3] == ["the", "thing", "is"] or (cur in _CONJUNCTIONS and w[i + 1 : i + 4] == ["the", "thing", "is"]):
+        return 2.5
+    if cur in _FILLERS or (cur == "so" and nxt == "yeah") or (cur in _CONJUNCTIONS and w[i + 1 : i + 3] == ["you", "know"]):
+        return 2.0
+    if cur in _OPENERS and prev not in _COPULAS:
+        return 2.0
+    if cur in _REPLIES and (nxt in _SUBJECTS or nxt in _CONJUNCTIONS) and prev not in _COPULAS | {"all", "the", "a"}:
+        return 2.0
+    if cur == "so" and (nxt in _SUBJECTS or nxt in {"if", "now", "when"}) and prev not in _NOT_BEFORE_SO:
+        return 1.5
+    if cur in _SUBORDINATORS and nxt in _SUBJECTS and prev not in _NOT_BEFORE_SUBORDINATOR:
+        # Weaker than a cut costs: used only where a piece would otherwise run past the limit.
+        return 0.8
+    if cur == "and" and nxt in _SUBJECTS:
+        return 0.6
+    return 0.0
+
+
+def _best_cuts(strengths: dict[int, float], n: int, most: int) -> list[int]:
+    """Word indices to cut before: the set with the lowest cost (see `_piece_cost`), found by dynamic programming."""
+    nodes = [0, *sorted(strengths), n]
+    best = [0.0] + [math.inf] * (len(nodes) - 1)
+    back = [0] * len(nodes)
+    for j in range(1, len(nodes)):
+        gain = _CUT_COST - strengths[nodes[j]] if j < len(nodes) - 1 else 0.0
+        for i in range(j - 1, -1, -1):
+            size = nodes[j] - nodes[i]
+            # Pieces far past the limit are never better than one more cut; this keeps the search linear.
+            if size > 3 * most and i < j - 1:
+                break
+            cost = best[i] + _piece_cost(size, most) + gain
+            if cost < best[j]:
+                best[j], back[j] = cost, i
+    cuts, j = [], len(nodes) - 1
+    while j > 0:
+        j = back[j]
+        if j > 0:
+            cuts.append(nodes[j])
+    return cuts[::-1]
+
+
+def _piece_cost(size: int, most: int) -> float:
+    """Nothing for `_PIECE_MIN`..`most` words; a fragment costs more than any one boundary gains."""
+    if size < _PIECE_MIN:
+        return 3.0 + 0.3 * (_PIECE_MIN - size)
+    return 0.5 * max(0, size - most)
 
 
 def _split_long(timeline: _Timeline, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
