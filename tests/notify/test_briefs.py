@@ -117,6 +117,16 @@ async def test_related_insights_are_folded_under_an_item_in_both_directions(noti
     assert detail["related"][0]["text"] == newer.text
 
 
+async def test_a_related_idea_said_on_two_shows_is_listed_once(notify, receiver):
+    auth, _ = await _user_with_hook(notify, receiver, 1)
+    first = insight("Leaked code spreads in minutes.", feed=2, episode=1, ident="a", cluster="idea")
+    again = insight("Leaked code spreads in minutes.", feed=3, episode=1, ident="b", cluster="idea", face=False)
+    related = [("a", first.text, 0.6), ("b", again.text, 0.62)]
+    await notify.consume(first, again, insight("Weights are the moat.", feed=1, episode=1, ident="w", related=related))
+    detail = (await notify.client.get("/v1/insights/w", headers=auth)).json()
+    assert [(r["insight_id"], r["similarity"]) for r in detail["related"]] == [("b", 0.62)]
+
+
 async def test_brief_size_caps_items_and_two_per_episode(notify, receiver):
     auth, _ = await _user_with_hook(notify, receiver, 1, brief_size=3)
     await notify.consume(*(insight(f"Distinct idea number {n} about topic{n}.", feed=1, episode=1, score=0.9) for n in range(4)))

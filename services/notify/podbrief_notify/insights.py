@@ -200,9 +200,11 @@ def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str
         for link in links.get(member_id, []):
             if link["related_cluster"] == row.cluster_id or link["related_episode"] == row.episode_id:
                 continue
-            best = related.get(link["related_id"])
+            # One entry per related idea: members of one cluster (the same idea on several shows) count once.
+            idea = link["related_cluster"] or link["related_id"]
+            best = related.get(idea)
             if best is None or link["similarity"] > best["similarity"]:
-                related[link["related_id"]] = {
+                related[idea] = {
                     "insight_id": link["related_id"],
                     "text": link["text"],
                     "podcast_title": link["podcast_title"],
