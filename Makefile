@@ -9,6 +9,8 @@ PACKAGES := -e packages/contracts -e packages/runtime -e services/ingest -e serv
 PROJECT_FILES := pyproject.toml constraints.txt $(wildcard packages/*/pyproject.toml services/*/pyproject.toml)
 # Debian packages the tests need: chromium (brief screenshot test), docker-compose (compose file check).
 DEBS := chromium docker-compose
+# PostgreSQL of the development and CI machines (trust auth); the tests that need it read this variable.
+export PODBRIEF_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
