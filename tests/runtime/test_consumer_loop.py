@@ -8,10 +8,10 @@ import uuid
 from collections import Counter
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from podbrief_contracts import FeedSubscribed, dlq
 from podbrief_runtime.errors import PermanentError
 from podbrief_runtime.kafka import ConsumerLoop, Route, ensure_topics, make_producer
+from topic_reader import read_topic
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +36,6 @@ async def _publish(bootstrap: str, topic: str, payloads: list[bytes], keys: list
         await producer.stop()
 
 
-async def _read_all(bootstrap: str, topic: str, expect: int, timeout: float = 20.0) -> list:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    records: list = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < expect and asyncio.get_running_loop().time() < deadline:
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                records.extend(batch)
-    finally:
-        await consumer.stop()
-    return records
-
-
 async def _run_until(loop: ConsumerLoop, done: asyncio.Event, timeout: float = 60.0) -> None:
     task = asyncio.create_task(loop.run())
     try:
@@ -57,6 +43,19 @@ async def _run_until(loop: ConsumerLoop, done: asyncio.Event, timeout: float = 6
     finally:
         await loop.stop(grace=2)
         await asyncio.wait_for(task, 15)
+
+
+async def _consume_until(bootstrap: str, topic: str, handler, done: asyncio.Event) -> None:
+    """Run one consumer loop of a fresh group on `topic` (3 attempts, quick backoff) until `done`."""
+    producer = make_producer(bootstrap, idempotence=False)
+    await producer.start()
+    try:
+        loop = ConsumerLoop(
+            bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer, max_attempts=3, retry_backoff=0.01
+        )
+        await _run_until(loop, done)
+    finally:
+        await producer.stop()
 
 
 async def test_failing_handler_is_retried_and_malformed_messages_are_dead_lettered(kafka_broker):
@@ -84,16 +83,10 @@ async def test_failing_handler_is_retried_and_malformed_messages_are_dead_letter
         if len(seen) == 3:
             done.set()
 
-    producer = make_producer(bootstrap, idempotence=False)
-    await producer.start()
-    loop = ConsumerLoop(
-        bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer, max_attempts=3, retry_backoff=0.01
-    )
-    await _run_until(loop, done)
-    await producer.stop()
+    await _consume_until(bootstrap, topic, handler, done)
 
     assert seen == ["e0", "e1", "e2"]
-    dead = await _read_all(bootstrap, dlq(topic), expect=2)
+    dead = await read_topic(bootstrap, dlq(topic), expect=2)
     assert [r.value for r in dead] == [b"{not json", b'{"schema_version": 99, "event_id": "x"}']
     errors = [dict(r.headers)["error"].decode() for r in dead]
     assert "not JSON" in errors[0] and "schema_version 99" in errors[1]
@@ -117,17 +110,11 @@ async def test_poison_message_is_dead_lettered_after_max_attempts_and_partition_
         handled.append(event.event_id)
         done.set()
 
-    producer = make_producer(bootstrap, idempotence=False)
-    await producer.start()
-    loop = ConsumerLoop(
-        bootstrap, f"g-{topic}", {topic: Route(FeedSubscribed, handler)}, producer, max_attempts=3, retry_backoff=0.01
-    )
-    await _run_until(loop, done)
-    await producer.stop()
+    await _consume_until(bootstrap, topic, handler, done)
 
     assert attempts == {"e0": 3, "e1": 1, "e2": 1}
     assert handled == ["e2"]
-    dead = await _read_all(bootstrap, dlq(topic), expect=2)
+    dead = await read_topic(bootstrap, dlq(topic), expect=2)
     headers = [dict(r.headers) for r in dead]
     assert [h["attempts"] for h in headers] == [b"3", b"1"]
     assert headers[0]["error"].startswith(b"ValueError: always broken")

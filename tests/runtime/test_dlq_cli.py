@@ -7,9 +7,9 @@ import json
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from podbrief_contracts import dlq
 from podbrief_runtime.kafka import ensure_topics, make_producer
+from topic_reader import read_topic
 from typer.testing import CliRunner
 
 from podbrief.cli import app
@@ -28,19 +28,6 @@ async def _setup(bootstrap: str, topic: str) -> None:
     await producer.stop()
 
 
-async def _read(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        for _ in range(12):
-            for batch in (await consumer.getmany(timeout_ms=250)).values():
-                values.extend(r.value for r in batch)
-    finally:
-        await consumer.stop()
-    return sorted(values)
-
-
 def test_dead_letters_are_listed_with_their_errors_and_replayed_once(kafka_broker):
     topic = f"t-{uuid.uuid4().hex[:8]}"
     asyncio.run(_setup(kafka_broker.bootstrap, topic))
@@ -56,4 +43,6 @@ def test_dead_letters_are_listed_with_their_errors_and_replayed_once(kafka_broke
     assert first.exit_code == 0 and "replayed 3" in first.output, first.output
     second = runner.invoke(app, ["dlq", "replay", topic], env=env)
     assert "replayed 0" in second.output, second.output
-    assert asyncio.run(_read(kafka_broker.bootstrap, topic)) == [b"bad-0", b"bad-1", b"bad-2"]
+    # One more than expected, so a duplicate replay would show: waits the full 3 s.
+    replayed = asyncio.run(read_topic(kafka_broker.bootstrap, topic, expect=4, timeout=3))
+    assert sorted(r.value for r in replayed) == [b"bad-0", b"bad-1", b"bad-2"]

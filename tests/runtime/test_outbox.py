@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from podbrief_contracts import FeedSubscribed
 from podbrief_runtime.broker import LocalBroker
 from podbrief_runtime.kafka import make_producer
 from podbrief_runtime.relay import Relay
 from podbrief_runtime.store import Store, outbox
 from sqlalchemy import select
+from topic_reader import read_topic
 
 
 def _event(n: int) -> FeedSubscribed:
@@ -41,21 +41,6 @@ def test_an_event_id_is_claimed_once(tmp_path):
         assert Store.claim(session, "e1", "t") is False
 
 
-async def _read(bootstrap: str, topic: str, expect: int) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        for _ in range(40):
-            for batch in (await consumer.getmany(timeout_ms=250)).values():
-                values.extend(r.value for r in batch)
-            if len(values) >= expect:
-                break
-    finally:
-        await consumer.stop()
-    return values
-
-
 @pytest.mark.slow
 async def test_relay_publishes_in_order_and_replays_to_a_broker_that_lost_its_history(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/s.db")
@@ -71,7 +56,7 @@ async def test_relay_publishes_in_order_and_replays_to_a_broker_that_lost_its_hi
         await relay.check_broker_history()
         assert await relay.publish_pending() == 3
         assert store.unpublished() == []
-        first = await _read(broker.bootstrap, "feeds.subscribed", 3)
+        first = [r.value for r in await read_topic(broker.bootstrap, "feeds.subscribed", 3)]
         assert [FeedSubscribed.model_validate_json(v).event_id for v in first] == ["ev-0", "ev-1", "ev-2"]
         await producer.stop()
 
@@ -82,7 +67,7 @@ async def test_relay_publishes_in_order_and_replays_to_a_broker_that_lost_its_hi
         relay = Relay(store, producer, broker.bootstrap, "test", timedelta(hours=1))
         await relay.check_broker_history()
         assert await relay.publish_pending() == 3
-        again = await _read(broker.bootstrap, "feeds.subscribed", 3)
+        again = [r.value for r in await read_topic(broker.bootstrap, "feeds.subscribed", 3)]
         assert [FeedSubscribed.model_validate_json(v).event_id for v in again] == ["ev-0", "ev-1", "ev-2"]
         # The marker is back: a second check replays nothing.
         await relay.check_broker_history()
