@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from podbrief_rank.segmentation import TimedText, split_sentences
@@ -58,14 +57,12 @@ def test_an_unknown_language_falls_back_to_english_rules():
     assert len(split_sentences([TimedText(0, 2, "One claim. Two claims.")], language="xx")) == 2
 
 
-def test_an_hour_of_transcript_is_split_in_well_under_a_second():
+def test_an_hour_of_transcript_is_split_into_its_sentences():
+    # Speed is measured in bench/rank.py, not here.
     base = "People who sleep less than six hours make more errors at work. Um, yeah, that's what the study says, you know. "
     segments = [TimedText(i * 6.0, i * 6.0 + 6.0, base) for i in range(300)]
-    started = time.perf_counter()
     sentences = split_sentences(segments)
-    elapsed = time.perf_counter() - started
     assert len(sentences) == 600
-    assert elapsed < 1.0, elapsed
 
 
 def test_splitting_in_several_threads_at_once_gives_the_same_sentences():
@@ -180,10 +177,20 @@ def test_a_long_unpunctuated_run_on_pieces_stay_within_forty_words():
     _assert_whole_and_in_order(sentences, segments)
 
 
-def test_an_hour_with_no_punctuation_at_all_is_split_in_well_under_a_second():
+def test_an_hour_with_no_punctuation_at_all_is_split_into_pieces_of_at_most_forty_words():
     segments = [TimedText(i * 20.0, i * 20.0 + 20.0, RUN_ON.lower()) for i in range(180)]
-    started = time.perf_counter()
     sentences = split_sentences(segments)
-    elapsed = time.perf_counter() - started
     assert all(s.words <= 40 for s in sentences)
-    assert elapsed < 1.0, elapsed
+
+
+def test_sentences_never_span_two_speaker_turns_and_carry_their_speaker():
+    # Real turns from the Changelog's episode 500 (the-changelog-500.md), as a publisher transcript gives them.
+    segments = [
+        TimedText(0.0, 4.0, "It is a big number, because you're weekly, which means it's like 10 years, ish", "Chris Coyier"),
+        TimedText(4.0, 9.0, "Right. It's actually more than ten years, because we're weekly", "Jerod Santo"),
+        TimedText(9.0, 11.0, "but we're not consistently weekly.", "Jerod Santo"),
+    ]
+    sentences = split_sentences(segments)
+    assert [(s.speaker, s.turn) for s in sentences] == [("Chris Coyier", 0), ("Jerod Santo", 1), ("Jerod Santo", 1)]
+    assert sentences[0].text.endswith("ish")
+    assert sentences[2].text == "It's actually more than ten years, because we're weekly but we're not consistently weekly."

@@ -21,6 +21,7 @@ from podbrief_rank.rewriter import Rewriter
 from podbrief_rank.scoring import Passage, Weights, build_passages, passage_vectors, score_passages
 from podbrief_rank.segmentation import TimedText, split_sentences
 from podbrief_rank.selection import insight_count, select
+from podbrief_rank.structure import Chapter, furniture
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,24 @@ class Extractor:
         self.config = config or ExtractionConfig()
 
     def extract(
-        self, segments: Sequence[TimedText], duration: float | None = None, language: str = "en", top: int | None = None
+        self,
+        segments: Sequence[TimedText],
+        duration: float | None = None,
+        language: str = "en",
+        top: int | None = None,
+        chapters: Sequence[Chapter] = (),
     ) -> list[Extracted]:
-        """The episode's insights, best first; `top` caps the count chosen from the episode's length."""
+        """The episode's insights, best first; `top` caps the count chosen from the episode's length.
+
+        Speaker turns (from publisher transcripts) keep a passage to one speaker; show furniture
+        (intros, bios, ads, promos, sign-offs, the host's questions, furniture chapters) never becomes an insight.
+        """
         cfg = self.config
         sentences = split_sentences(segments, language)
         if not sentences:
             return []
         sentence_vectors = self.embedder.encode([s.text for s in sentences])
-        passages = build_passages(sentences, cfg.max_passage_sentences)
+        passages = build_passages(sentences, cfg.max_passage_sentences, furniture(sentences, chapters))
         if not passages:
             return []
         vectors = passage_vectors(passages, sentence_vectors)

@@ -34,24 +34,24 @@ _OFFER = re.compile(r"\b(?:off|free|discount|checkout|trial|deal|save)\b", _FLAG
 # The sponsor a read introduces ("brought to you by Acme Mattress"): later lines naming it belong to the ad.
 _SPONSOR = re.compile(r"(?i:brought to you by|(?:supported|sponsored|presented|underwritten) by)\s+((?:[A-Z][\w'&-]*\s?){1,4})")
 
-# Greetings, sign-offs, show logistics and banter.
+# Greetings and banter (show furniture such as intros, promos and sign-offs is found in structure.py).
 _CHIT_CHAT = re.compile(
     r"\bwelcome (?:back )?to\b|\bwelcome back\b|\b(?:hey|hi|hello) (?:everyone|everybody|there|folks|and welcome)\b"
     r"|^(?:hey|hi|hello)\b|\bgood (?:morning|afternoon|evening)\b"
     r"|\bthanks? (?:you )?(?:so much )?for (?:listening|tuning in|joining|hanging out|having me)\b"
     r"|\b(?:see|talk to|catch) you (?:all )?(?:next|soon|later)\b|\bbye\b|\bgoodbye\b|\btake care\b"
-    r"|\bthat'?s (?:it|all|our show|all we have)\b|\bwe'?re back\b|\bback to the show\b|\bquick break\b"
+    r"|\bthat'?s (?:it|all|our show|all we have)\b|\bwe'?re back\b|\bquick break\b"
     r"|\blet'?s (?:just )?(?:jump|dive|get) (?:right )?(?:in|into|started)\b|\blet'?s (?:start|begin) with\b"
     r"|\btell a friend\b|\bsubscribe\b|\bleave (?:us )?a review\b|\bco-?host\b|\bthis (?:episode|week) we\b"
-    r"|\btoday (?:we are|we're) talking about\b|\btoday is all about\b|\bbear with us\b|\bwe got a lot of mail\b"
+    r"|\btoday (?:we are|we're) talking about\b|\btoday is all about\b"
     r"|\bthat'?s a (?:great|good) (?:point|question)\b|\b(?:i|we) (?:totally|definitely) (?:agree|feel)\b"
-    r"|\bhere(?: is|'s) (?:the thing|why|what happened|the kicker)\b|\bget this\b|\blisten to this\b",
+    r"|\bget this\b|\blisten to this\b|\bwithout further ado\b",
     _FLAGS,
 )
 
 # Signposts: a host announcing what comes next says nothing by itself.
 _SIGNPOST = re.compile(
-    r"^(?:(?:and|so|okay|um|uh|well|alright)[,\s]+)*(?:first up|first of all|next up|finally|and finally|story number \w+|"
+    r"^(?:(?:and|so|okay|um|uh|well|alright)[,\s]+)*(?:first up|first of all|next up|finally|and finally|"
     r"(?:our |my )?(?:first|second|third|next|last|final) (?:story|point|topic|thing|item)\b|"
     r"one (?:more|last|final) thing|here is (?:the thing|one)|here'?s (?:the thing|one)|moving on|"
     r"let'?s (?:start|begin|talk|move|turn)|now (?:the|for|on to)|so now\b|another \w+(?: \w+)? (?:finding|story|study|one)\b)",
@@ -66,6 +66,17 @@ _DANGLING = re.compile(
     r"the (?:same|other|latter|former)|such)\b",
     _FLAGS,
 )
+# "It's hard to..." / "It is important that..." is a dummy subject, not a reference.
+_DUMMY_IT = re.compile(r"^it(?:'s| is| was| can be| will be| would be)(?: \w+){0,2}? (?:to|that|when|how|why)\b", _FLAGS)
+# Openers that continue or contrast a point made before the passage.
+_CONTINUING = re.compile(r"^(?:except|however|although|though|whereas|yet|also|plus|otherwise|instead|still|either|neither)\b", _FLAGS)
+# A demonstrative used as a pronoun ("Most people don't see this, but...", "that's why"): its referent came before.
+_ANAPHORIC_DEMONSTRATIVE = re.compile(
+    r"\b(?:this|that|these|those)(?=\s*(?:[,.;:!?]|$|\s(?:is|was|are|were|'s|means|meant|does|did|will|would|can|could|happens|"
+    r"happened|goes|went|one|ones|stuff|thing|way)\b))|\b(?:that|this)'s\b",
+    _FLAGS,
+)
+_THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers)\b", _FLAGS)
 _CONJUNCTION = re.compile(r"^(?:and|but|or|so|because|then|plus)\b", _FLAGS)
 _FILLER_PREFIX = re.compile(r"^(?:(?:um+|uh+|erm|so yeah|you know|i mean|like|and|so|well|okay|yeah|right)[,\s]+)+", _FLAGS)
 
@@ -153,6 +164,25 @@ def opens_reply(sentence: str) -> bool:
     return bool(_BACKCHANNEL.match(sentence.lstrip(" ,.-")))
 
 
+def opens_on_reference(text: str) -> bool:
+    """True when the passage's first sentence leans on something said before it.
+
+    A dangling pronoun or demonstrative opener ("That's why...", "They only learn about it..."), a
+    continuing connective ("Except many companies..."), a demonstrative pronoun in the first clause
+    ("Most people don't see this, but..."), or "he"/"she" with no name before it in the passage.
+    """
+    opening = _FILLER_PREFIX.sub("", text.lstrip(" ,.-\"'")).lstrip(" ,")
+    if _DANGLING.match(opening) and not _DUMMY_IT.match(opening):
+        return True
+    if _CONTINUING.match(opening) or _CONTINUING.match(text.lstrip(" ,.-\"'")):
+        return True
+    first_clause = re.split(r"[,;:.!?]|\s(?:but|because|and so)\s", opening, maxsplit=1)[0]
+    if _ANAPHORIC_DEMONSTRATIVE.search(first_clause):
+        return True
+    pronoun = _THIRD_PERSON.search(text)
+    return bool(pronoun) and _proper_names(text[: pronoun.start()]) == 0
+
+
 def self_containedness(text: str) -> float:
     """1 when the passage opens on its own subject; lower when it opens with a reply word, conjunction or dangling pronoun."""
     opening = text.lstrip(" ,.-")
@@ -165,6 +195,26 @@ def self_containedness(text: str) -> float:
     elif _CONJUNCTION.match(opening):
         score -= 0.2
     return max(0.0, score)
+
+
+_CLUTTER = re.compile(
+    r"\b(?:um+|uh+|erm|mm-?hmm|uh-?huh)\b|(?:^|,\s*)like,|\byou know\b|\bi mean\b|\b(?:sort|kind) of\b|\s(?:--|—)\s"
+    r"|\b(\w+),?\s+\1\b",
+    _FLAGS,
+)
+
+
+def clutter(text: str) -> float:
+    """How cluttered the spoken passage is: fillers, hedges, false starts and repeats per word, 0 (clean) to 1.
+
+    One such mark per 40 words is ordinary speech; from one per 10 words the passage reads as transcript mess
+    even after clean-up.
+    """
+    n_words = len(words(text))
+    if not n_words:
+        return 1.0
+    rate = len(_CLUTTER.findall(text)) / n_words
+    return float(min(1.0, max(0.0, (rate - 1 / 40) / (1 / 10 - 1 / 40))))
 
 
 def specificity(text: str) -> float:

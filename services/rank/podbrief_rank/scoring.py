@@ -35,6 +35,7 @@ class Weights:
     question_penalty: float = 0.7
     incoherence_penalty: float = 0.5
     turn_penalty: float = 0.5
+    clutter_penalty: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,26 @@ class PassageFeatures:
     question: float
     coherence: float
     turns: float
+    clutter: float = 0.0
 
 
-def build_passages(sentences: Sequence[Sentence], max_sentences: int = 3) -> list[Passage]:
-    """Every run of 1..`max_sentences` consecutive sentences that contains no ad read."""
-    ads = features.ad_flags([s.text for s in sentences])
+def build_passages(
+    sentences: Sequence[Sentence], max_sentences: int = 3, blocked: Sequence[str | None] | None = None
+) -> list[Passage]:
+    """Every run of 1..`max_sentences` consecutive sentences of one speaker turn with no blocked sentence in it.
+
+    `blocked` gives, per sentence, why it is show furniture (structure.furniture); by default ad reads are blocked.
+    A passage whose first sentence leans on what came before it is left out: the longer passage that
+    starts earlier, with the sentence that resolves the reference, is a candidate of its own.
+    """
+    if blocked is None:
+        blocked = ["ad" if ad else None for ad in features.ad_flags([s.text for s in sentences])]
     passages: list[Passage] = []
     for first in range(len(sentences)):
+        if blocked[first] or features.opens_on_reference(sentences[first].text):
+            continue
         for last in range(first, min(first + max_sentences, len(sentences))):
-            if ads[last]:
+            if blocked[last] or sentences[last].turn != sentences[first].turn:
                 break
             run = sentences[first : last + 1]
             text = " ".join(s.text for s in run)
@@ -102,6 +114,7 @@ def passage_features(
         coherence=coherence,
         # A reply inside the passage means two speakers, so not one takeaway.
         turns=sum(features.opens_reply(s.text) for s in run[1:]) / len(run),
+        clutter=features.clutter(passage.text),
     )
 
 
@@ -119,6 +132,7 @@ def score(f: PassageFeatures, w: Weights) -> float:
         * (1.0 - w.question_penalty * f.question)
         * (1.0 - w.incoherence_penalty * (1.0 - f.coherence))
         * (1.0 - w.turn_penalty * min(1.0, 2.0 * f.turns))
+        * (1.0 - w.clutter_penalty * f.clutter)
     )
     return float(np.clip(base * penalty, 0.0, 1.0))
 

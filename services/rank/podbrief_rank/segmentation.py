@@ -53,11 +53,12 @@ _NOT_BEFORE_SUBORDINATOR = frozenset({"even", "only", "just", "and", "as", "or",
 
 @dataclass(frozen=True)
 class TimedText:
-    """A piece of transcript and when it was said."""
+    """A piece of transcript, when it was said and (from publisher transcripts) by whom."""
 
     start: float
     end: float
     text: str
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Sentence:
     text: str
     start: float
     end: float
+    speaker: str | None = None
+    turn: int = 0  # index of the speaker turn the sentence belongs to
 
     @property
     def words(self) -> int:
@@ -125,11 +128,30 @@ class _Timeline:
 
 
 def split_sentences(segments: Sequence[TimedText], language: str = "en", max_words: int = 50) -> list[Sentence]:
-    """The transcript's sentences in order.
+    """The transcript's sentences in order; a sentence never spans two speaker turns.
 
     ASR run-ons are cut into clauses at ", and/but/so...", unpunctuated stretches at spoken
     discourse boundaries, and anything still longer than `max_words` at segment breaks or word counts.
     """
+    sentences: list[Sentence] = []
+    for turn, (speaker, group) in enumerate(_turns(segments)):
+        for s in _split_turn(group, language, max_words):
+            sentences.append(Sentence(len(sentences), s.text, s.start, s.end, speaker, turn))
+    return sentences
+
+
+def _turns(segments: Sequence[TimedText]) -> list[tuple[str | None, list[TimedText]]]:
+    """Runs of consecutive segments by the same speaker (one run when speakers are unknown)."""
+    turns: list[tuple[str | None, list[TimedText]]] = []
+    for segment in segments:
+        if turns and (segment.speaker is None or segment.speaker == turns[-1][0]):
+            turns[-1][1].append(segment)
+        else:
+            turns.append((segment.speaker, [segment]))
+    return turns
+
+
+def _split_turn(segments: Sequence[TimedText], language: str, max_words: int) -> list[Sentence]:
     timeline = _Timeline(segments)
     if not timeline.text:
         return []

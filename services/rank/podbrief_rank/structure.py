@@ -1,0 +1,110 @@
+"""Episode structure: which sentences are show furniture (intros, bios, ads, house promos, sign-offs).
+
+None of it may become an insight. Found by cue, by position (intros at the start, sign-offs at the
+end), by speaker turn (a short turn that ends on a question is the host asking, not a takeaway) and
+by `podcast:chapters` titles when the feed has them. Every cue here is generic podcast furniture seen
+across the real dev set (Changelog, Podcasting 2.0, Podnews, Rev16 shows), not one show's wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from podbrief_rank import features
+from podbrief_rank.segmentation import Sentence
+
+_I = re.IGNORECASE
+
+# Intros and bios: anywhere in the episode (guests are introduced after a cold open, or after a break).
+_INTRO = re.compile(
+    r"\bwelcome (?:back )?(?:to|on) (?:the |this |our )?\w+|\bwelcome back\b|\bwelcome,? everybody\b"
+    r"|\b(?:hey|hi|hello),? (?:everyone|everybody|folks|friends|there|and welcome)\b"
+    r"|\bi'?m your host\b|\bmy name is\b|\byour hosts?\b|\bthis is episode\b|\bepisode (?:number )?#?\d+\b"
+    r"|\b(?:joining (?:me|us)|joined by|my (?:guest|co-?host)s?|our (?:guest|co-?host)s?|with (?:me|us) (?:today|now|here|again))\b"
+    r"|\b(?:you may know|people (?:may|might) know) (?:him|her|them|you)\b|\b(?:you|he|she) (?:were|was) on (?:episode|the show)\b"
+    r"|\bthanks? (?:you )?(?:so much )?for (?:having (?:me|us)|coming on|joining (?:me|us)|being (?:here|on))\b"
+    r"|\b(?:good|great|nice) to (?:have you|see you|be here|be back)\b|\bhow(?:'s| is| are) (?:it going|you doing|things)\b"
+    r"|\b(?:today|this week|on (?:this|today'?s) (?:episode|show)),? (?:we(?:'re| are| will|'ll)|i(?:'m| am| will|'ll)) (?:going to |gonna )?"
+    r"(?:talk|talking|chat|chatting|discuss|discussing|speak|speaking|be joined|have)\b"
+    r"|\blet'?s (?:just )?(?:jump|dive|get) (?:right )?(?:in|into|started)\b|\bwithout further ado\b",
+    _I,
+)
+# House promos and listener support: the show advertising itself.
+_PROMO = re.compile(
+    r"\bsubscribe\b|\brate (?:and|&) review\b|\bleave (?:us )?a (?:review|rating|comment)\b|\bpatreon\b|\bnewsletter\b"
+    r"|\bsign up\b|\bsupport (?:the|this|our) (?:show|podcast|work)\b|\bshow ?notes\b|\blinks? (?:is |are )?in the\b"
+    r"|\bjoin (?:us|our|the) (?:community|slack|discord|membership|club|mailing list)\b|\bmembers? (?:get|have)\b"
+    r"|\btell (?:a|your) friends?\b|\bshare (?:this|the) (?:show|episode|podcast)\b|\bcheck out (?:our|my) \w+"
+    r"|\bboostagrams?\b|\bthanks? (?:you )?[^.!?]{0,60}\bfor (?:the|your|their) (?:boost|donation|support|sats)\b"
+    r"|\bour (?:course|book|conference|merch|store|shop)\b|\b(?:follow|find) (?:us|me) on\b",
+    _I,
+)
+# Sign-offs: only near the end, where they close the show.
+_SIGN_OFF = re.compile(
+    r"\bthanks? (?:you )?(?:so much |all )?for (?:listening|tuning in|joining us|coming on|having me|being here|watching)\b"
+    r"|\b(?:see|talk to|catch|hear) you (?:all |guys )?(?:next|soon|later|again|then)\b|\buntil next time\b"
+    r"|\bthat'?s (?:it|all|our show)\b|\bbye\b|\bgoodbye\b|\btake care\b|\bhave a (?:good|great) (?:one|week|day|weekend)\b",
+    _I,
+)
+_FURNITURE_CHAPTER = re.compile(
+    r"\b(?:intro(?:duction)?|opening|cold open|welcome|sponsors?|ads?|advert\w*|promo\w*|housekeeping|outro|closing|credits|"
+    r"boost\w*|supporters?|thank(?:s| you)|patreon|announcements?|listener mail|value ?(?:4|for) ?value|v4v|break|trailer)\b",
+    _I,
+)
+_END_SHARE = 0.12  # sign-offs live in the last 12% of an episode
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A `podcast:chapters` entry: where it starts and ends, and its title."""
+
+    start: float
+    end: float | None
+    title: str
+
+
+def furniture(sentences: Sequence[Sentence], chapters: Sequence[Chapter] = ()) -> list[str | None]:
+    """For each sentence, why it is show furniture ("intro", "ad", "promo", "sign-off", "question", "chapter"), else None."""
+    if not sentences:
+        return []
+    reasons: list[str | None] = [None] * len(sentences)
+    ads = features.ad_flags([s.text for s in sentences])
+    end = sentences[-1].end
+    for i, s in enumerate(sentences):
+        if ads[i]:
+            reasons[i] = "ad"
+        elif _PROMO.search(s.text):
+            reasons[i] = "promo"
+        elif _INTRO.search(s.text):
+            reasons[i] = "intro"
+        elif s.end >= end * (1.0 - _END_SHARE) and _SIGN_OFF.search(s.text):
+            reasons[i] = "sign-off"
+    for i in _question_turns(sentences):
+        reasons[i] = reasons[i] or "question"
+    for chapter in chapters:
+        if not _FURNITURE_CHAPTER.search(chapter.title):
+            continue
+        stop = chapter.end if chapter.end is not None else end + 1.0
+        for i, s in enumerate(sentences):
+            if chapter.start <= s.start < stop:
+                reasons[i] = reasons[i] or "chapter"
+    return reasons
+
+
+def _question_turns(sentences: Sequence[Sentence]) -> list[int]:
+    """Sentences of turns that end on a question and are short: an interviewer asking, which is never a takeaway.
+
+    Only where speakers are known: without turns a question may be rhetorical, followed by its own answer.
+    """
+    by_turn: dict[int, list[Sentence]] = {}
+    for s in sentences:
+        if s.speaker is not None:
+            by_turn.setdefault(s.turn, []).append(s)
+    out: list[int] = []
+    for run in by_turn.values():
+        n_words = sum(s.words for s in run)
+        if features.is_question(run[-1].text) and (len(run) <= 3 or n_words <= 70):
+            out.extend(s.index for s in run)
+    return out
