@@ -63,6 +63,10 @@ TEXT = """Hey everyone, and welcome back to The Signal Hour & friends.
 
 Model weights stay protected."""
 
+MARKDOWN = """**Kevin:** Hey everyone, and welcome back to The Signal Hour & friends.
+
+**Ann:** \\[01:02\\] Model weights stay protected. \\[laughs\\]"""
+
 FIRST, SECOND = "Hey everyone, and welcome back to The Signal Hour & friends.", "Model weights stay protected."
 EXPECTED_TEXT = f"{FIRST} {SECOND}"
 
@@ -137,6 +141,7 @@ def test_the_body_decides_the_format_over_a_wrong_media_type():
     assert detect_kind(JSON, "text/plain", "https://x/t") == "json"
     assert detect_kind(HTML, "text/plain", "https://x/t") == "html"
     assert detect_kind(TEXT, "", "https://x/t.txt") == "text"
+    assert detect_kind(MARKDOWN, "text/markdown", "https://x/t") == detect_kind(MARKDOWN, "", "https://x/t.md") == "text"
 
 
 def test_timed_formats_are_tried_before_untimed_ones():
@@ -159,6 +164,7 @@ def test_timed_formats_are_tried_before_untimed_ones():
         (JSON, "application/json", "/t.json"),
         (HTML, "text/html; charset=utf-8", "/t.html"),
         (TEXT, "text/plain; charset=utf-8", "/t.txt"),
+        (MARKDOWN, "text/markdown; charset=utf-8", "/t.md"),
     ],
 )
 async def test_a_served_publisher_transcript_is_used_without_touching_the_audio(settings, loopback, body, media_type, path):

@@ -10,7 +10,7 @@ from podbrief_runtime.store import Store, outbox
 from podbrief_transcribe.exceptions import BadAudioError
 from podbrief_transcribe.service import MAX_EVENT_BYTES, TranscribeService, transcript_ready
 from podbrief_transcribe.tables import metadata
-from podbrief_transcribe.transcript import Segment, Transcript
+from podbrief_transcribe.transcript import Chapter, Segment, Transcript
 from sqlalchemy import select
 from transcribe_helpers import episode_event
 
@@ -119,3 +119,39 @@ def test_a_transcript_too_big_for_one_kafka_message_is_coarsened_to_fit():
     assert ready.segments[0].start == 0.0 and ready.segments[-1].end == pytest.approx(10_000.0)
     assert json.loads(ready.model_dump_json())["segments"][0]["text"].startswith("w0 w1")
     assert " ".join(s.text for s in ready.segments) == " ".join(s.text for s in segments)
+
+
+def test_speakers_and_chapters_reach_the_transcript_ready_event():
+    transcript = Transcript(
+        language="en",
+        duration=60.0,
+        segments=[
+            Segment(0.0, 4.0, "Welcome to the show.", speaker="Ann"),
+            Segment(4.0, 9.0, "Thanks for having me.", speaker="Bob"),
+        ],
+        source="publisher",
+        chapters=[Chapter(0.0, 30.0, "Intro"), Chapter(30.0, None, "Interview")],
+    )
+    ready = transcript_ready(episode_event("https://example.com/ep1.mp3"), transcript)
+    assert [(s.speaker, s.text) for s in ready.segments] == [("Ann", "Welcome to the show."), ("Bob", "Thanks for having me.")]
+    assert [(c.start, c.end, c.title) for c in ready.chapters] == [(0.0, 30.0, "Intro"), (30.0, None, "Interview")]
+    assert ready.schema_version == 2
+
+
+def test_coarsening_a_too_big_transcript_joins_segments_within_a_speakers_turn():
+    def speaker(i: int) -> str:
+        return "Ann" if i // 8 % 2 == 0 else "Bob"
+
+    segments = [Segment(i * 0.4, i * 0.4 + 0.4, f"w{i}", speaker=speaker(i)) for i in range(25_000)]
+    ready = transcript_ready(episode_event("https://example.com/long.mp3"), Transcript("en", 10_000.0, segments))
+    assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
+    for segment in ready.segments:
+        assert {speaker(int(word[1:])) for word in segment.text.split()} == {segment.speaker}
+
+
+def test_a_quick_back_and_forth_too_big_for_one_message_is_still_coarsened_to_fit():
+    segments = [Segment(i * 0.4, i * 0.4 + 0.4, f"w{i}", speaker=("Ann", "Bob")[i % 2]) for i in range(25_000)]
+    ready = transcript_ready(episode_event("https://example.com/long.mp3"), Transcript("en", 10_000.0, segments))
+    assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
+    assert " ".join(s.text for s in ready.segments) == " ".join(s.text for s in segments)
+    assert {s.speaker for s in ready.segments} == {None}  # each joined segment spans both speakers

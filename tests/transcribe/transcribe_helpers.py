@@ -10,9 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from podbrief_contracts import EpisodeDiscovered, TranscriptRef, episode_id_for, feed_id_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+REAL_WORLD = Path(__file__).resolve().parents[3] / "shared" / "real-world"
 
 
 @dataclass
@@ -88,8 +90,19 @@ def mp3(name: str) -> bytes:
     return (SAMPLES / "audio" / f"{name}.mp3").read_bytes()
 
 
+def real_transcript(name: str) -> str:
+    """A real publisher transcript from `../shared/real-world/transcripts`; skips the test when that folder is absent."""
+    if not REAL_WORLD.is_dir():
+        pytest.skip("../shared/real-world is absent")
+    return (REAL_WORLD / "transcripts" / name).read_text(encoding="utf-8")
+
+
 def episode_event(
-    audio_url: str, *, duration: float | None = None, transcripts: list[TranscriptRef] | None = None
+    audio_url: str,
+    *,
+    duration: float | None = None,
+    transcripts: list[TranscriptRef] | None = None,
+    chapters_url: str | None = None,
 ) -> EpisodeDiscovered:
     """An EpisodeDiscovered of a fresh, unique episode."""
     feed_url = f"https://example.com/{uuid.uuid4().hex}.xml"
@@ -108,6 +121,7 @@ def episode_event(
         enclosure_type="audio/mpeg",
         duration_seconds=duration,
         transcripts=transcripts or [],
+        chapters_url=chapters_url,
     )
 
 

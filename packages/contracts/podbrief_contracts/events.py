@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal[1] = 1
+# 2 added `Segment.speaker` and `TranscriptReady.chapters`, both optional, so version 1 events still parse.
+SchemaVersion = Literal[1, 2]
+SCHEMA_VERSION: Literal[2] = 2
+SCHEMA_VERSIONS: tuple[int, ...] = get_args(SchemaVersion)
 
 # Namespace for deterministic ids: the same input always gives the same id, so a
 # redelivered event maps onto the row or vector point it already created.
@@ -45,9 +48,10 @@ class Event(BaseModel):
         description="Unique id of this event; consumers use it for idempotency.",
         examples=["0b6c8a52-1d3e-5f0a-9b7c-2e4d6f8a1c3e"],
     )
-    schema_version: Literal[1] = Field(
+    schema_version: SchemaVersion = Field(
         default=SCHEMA_VERSION,
-        description="Version of this event's schema; a consumer dead-letters versions it does not know.",
+        description="Version of this event's schema; a consumer dead-letters versions it does not know "
+        "(2 added segment speakers and chapters; 1 is still accepted).",
         examples=[SCHEMA_VERSION],
     )
     occurred_at: datetime = Field(
@@ -153,6 +157,26 @@ class Segment(BaseModel):
     start: float = Field(description="Start, seconds from the beginning of the audio.", examples=[12.4])
     end: float = Field(description="End, seconds from the beginning of the audio.", examples=[17.9])
     text: str = Field(description="What was said.", examples=["Leaked source code can be copied in minutes."])
+    speaker: str | None = Field(
+        default=None,
+        description="Who said it, as the publisher's transcript names them; None when unknown (always for speech recognition).",
+        examples=["Adam Curry", "SPEAKER_1"],
+    )
+
+
+class Chapter(BaseModel):
+    """A chapter of an episode, from its `podcast:chapters` file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float = Field(description="Start, seconds from the beginning of the audio.", examples=[0.0])
+    end: float | None = Field(
+        default=None,
+        description="End, seconds from the beginning of the audio: the file's own end time, else the next chapter's start; "
+        "None for a last chapter without one.",
+        examples=[95.5],
+    )
+    title: str = Field(description="The chapter's title as the publisher wrote it (may be empty).", examples=["Intro"])
 
 
 class EpisodeRef(BaseModel):
@@ -188,6 +212,9 @@ class TranscriptReady(Event):
     )
     model: str | None = Field(
         default=None, description="The ASR model used (None for publisher transcripts).", examples=["tiny.en"]
+    )
+    chapters: list[Chapter] = Field(
+        default_factory=list, description="The episode's chapters (`podcast:chapters`), in order; empty when it has none."
     )
 
     def key(self) -> str:

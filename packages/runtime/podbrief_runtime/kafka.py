@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
-from podbrief_contracts import SCHEMA_VERSION, Event, all_topics, dlq
+from podbrief_contracts import SCHEMA_VERSIONS, Event, all_topics, dlq
 from pydantic import ValidationError
 
 from podbrief_runtime.errors import PermanentError
@@ -290,8 +290,9 @@ def parse(model: type[Event], raw: bytes | None) -> Event:
     if not isinstance(data, dict):
         raise PermanentError("not a JSON object")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise PermanentError(f"unknown schema_version {version!r} (expected {SCHEMA_VERSION})")
+    # `type` and not isinstance: JSON `true` is a bool, and a bool is an int equal to 1.
+    if type(version) is not int or version not in SCHEMA_VERSIONS:
+        raise PermanentError(f"unknown schema_version {version!r} (expected one of {list(SCHEMA_VERSIONS)})")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

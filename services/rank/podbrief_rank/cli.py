@@ -18,7 +18,9 @@ def load_transcript(path: Path) -> tuple[list[TimedText], float | None, str]:
     """Segments, duration and language of a `podbrief transcribe --json` document."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        segments = [TimedText(float(s["start"]), float(s["end"]), str(s["text"])) for s in data["segments"]]
+        segments = [
+            TimedText(float(s["start"]), float(s["end"]), str(s["text"]), s.get("speaker")) for s in data["segments"]
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise typer.BadParameter(f"{path} is not a transcript JSON ({exc})") from exc
     duration = data.get("duration")

@@ -69,7 +69,11 @@ _DANGLING = re.compile(
 # "It's hard to..." / "It is important that..." is a dummy subject, not a reference.
 _DUMMY_IT = re.compile(r"^it(?:'s| is| was| can be| will be| would be)(?: \w+){0,2}? (?:to|that|when|how|why)\b", _FLAGS)
 # Openers that continue or contrast a point made before the passage.
-_CONTINUING = re.compile(r"^(?:except|however|although|though|whereas|yet|also|plus|otherwise|instead|still|either|neither)\b", _FLAGS)
+_CONTINUING = re.compile(
+    r"^(?:except|however|although|though|whereas|yet|also|plus|otherwise|instead|still|either|neither|because|cause|'cause|"
+    r"like|as well|too|for example|for instance|up from|down from)\b",
+    _FLAGS,
+)
 # A demonstrative used as a pronoun ("Most people don't see this, but...", "that's why"): its referent came before.
 _ANAPHORIC_DEMONSTRATIVE = re.compile(
     r"\b(?:this|that|these|those)(?=\s*(?:[,.;:!?]|$|\s(?:is|was|are|were|'s|means|meant|does|did|will|would|can|could|happens|"
@@ -140,9 +144,18 @@ def ad_flags(sentences: Sequence[str]) -> list[bool]:
     return [flag or bool(named.search(s)) for flag, s in zip(flags, sentences, strict=True)]
 
 
+# Transcripts often drop the question mark: an auxiliary verb or wh-word before a subject asks all the same.
+_ASKS = re.compile(
+    r"^(?:(?:and|so|but|okay|well|yeah|um|uh)[,\s]+)*(?:do|does|did|are|is|were|was|can|could|would|will|have|has|should)"
+    r"\s+(?:you|we|they|i|it|there|he|she|y'all|your)\b",
+    _FLAGS,
+)
+
+
 def is_question(sentence: str) -> bool:
     """True when the sentence asks rather than tells."""
-    return sentence.rstrip().endswith("?")
+    text = sentence.strip()
+    return text.endswith("?") or bool(_ASKS.match(text))
 
 
 def chit_chat(sentence: str) -> float:

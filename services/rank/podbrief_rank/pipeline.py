@@ -11,6 +11,7 @@ from podbrief_contracts import stable_id
 from podbrief_rank.dedup import Placement, Thresholds, place
 from podbrief_rank.extract import Extracted, Extractor
 from podbrief_rank.segmentation import TimedText
+from podbrief_rank.structure import Chapter
 from podbrief_rank.vectorstore import VectorPoint, VectorStore
 
 
@@ -46,9 +47,11 @@ class Ranker:
         self.vectors = vectors
         self.thresholds = thresholds or Thresholds()
 
-    def extract(self, segments: Sequence[TimedText], duration: float | None, language: str = "en") -> list[Extracted]:
+    def extract(
+        self, segments: Sequence[TimedText], duration: float | None, language: str = "en", chapters: Sequence[Chapter] = ()
+    ) -> list[Extracted]:
         """The episode's insights (no vector store involved)."""
-        return self.extractor.extract(segments, duration, language)
+        return self.extractor.extract(segments, duration, language, chapters=chapters)
 
     def place_and_store(self, episode: EpisodeInfo, insights: Sequence[Extracted]) -> list[RankedInsight]:
         """Place `insights` (one batched search) and upsert their points; safe to repeat: ids are stable."""

@@ -14,6 +14,7 @@ from podbrief_rank import repository
 from podbrief_rank.extract import Extracted
 from podbrief_rank.pipeline import EpisodeInfo, RankedInsight, Ranker, insight_id_for
 from podbrief_rank.segmentation import TimedText
+from podbrief_rank.structure import Chapter
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ class RankService:
         """Extract, dedup and emit the episode's insights; a redelivered event has no effect."""
         if await asyncio.to_thread(self._handled, event.event_id):
             return
-        segments = [TimedText(s.start, s.end, s.text) for s in event.segments]
-        extracted = await asyncio.to_thread(self.ranker.extract, segments, event.duration, event.language)
+        segments = [TimedText(s.start, s.end, s.text, s.speaker) for s in event.segments]
+        chapters = [Chapter(c.start, c.end, c.title) for c in event.chapters]
+        extracted = await asyncio.to_thread(self.ranker.extract, segments, event.duration, event.language, chapters)
         async with self._placing:
             emitted = await asyncio.to_thread(self._place_and_commit, event, extracted)
         log.info("insights", extra={"episode_id": event.episode.episode_id, "extracted": len(extracted), "emitted": emitted})

@@ -10,16 +10,17 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from podbrief_runtime.safe_http import SafeClient
 
 from podbrief_transcribe.asr import AsrEngine, transcribe_path
+from podbrief_transcribe.chapters import fetch_chapters
 from podbrief_transcribe.download import download_audio, fetch_text
-from podbrief_transcribe.exceptions import TranscriptError
+from podbrief_transcribe.exceptions import ChaptersError, TranscriptError
 from podbrief_transcribe.publisher import detect_kind, parse_transcript, preference
 from podbrief_transcribe.settings import Settings
-from podbrief_transcribe.transcript import Transcript
+from podbrief_transcribe.transcript import Chapter, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class EpisodeSource:
     audio_url: str
     declared_duration: float | None = None
     transcripts: list[TranscriptLink] = field(default_factory=list)
+    chapters_url: str | None = None
 
 
 class ProgressLog:
@@ -75,6 +77,11 @@ class Transcriber:
         self.client = client
 
     async def transcribe(self, episode: EpisodeSource) -> Transcript:
+        """The episode's text and chapters: the publisher's transcript if one is usable, else speech recognition."""
+        transcript = await self.text(episode)
+        return replace(transcript, chapters=await self.chapters(episode))
+
+    async def text(self, episode: EpisodeSource) -> Transcript:
         """The publisher's transcript if one is usable, else the audio through speech recognition."""
         if self.settings.use_publisher_transcripts:
             for link in sorted(episode.transcripts, key=lambda t: preference(t.media_type, t.url)):
@@ -83,6 +90,16 @@ class Transcriber:
                 except TranscriptError as exc:
                     log.warning("publisher transcript unusable", extra={"episode_id": episode.episode_id, "error": str(exc)})
         return await self.recognise(episode)
+
+    async def chapters(self, episode: EpisodeSource) -> list[Chapter]:
+        """The episode's `podcast:chapters`; none when it has no file or the file is unusable (logged, never fatal)."""
+        if not episode.chapters_url:
+            return []
+        try:
+            return await fetch_chapters(self.client, episode.chapters_url, max_bytes=self.settings.max_chapters_bytes)
+        except ChaptersError as exc:
+            log.warning("chapters unusable", extra={"episode_id": episode.episode_id, "error": str(exc)})
+            return []
 
     async def publisher_transcript(self, link: TranscriptLink, declared_duration: float | None) -> Transcript:
         """Fetch and parse one publisher transcript; raises TranscriptError."""

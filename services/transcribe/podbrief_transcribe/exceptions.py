@@ -15,3 +15,7 @@ class AudioUnavailableError(PermanentError):
 
 class TranscriptError(Exception):
     """A publisher transcript could not be fetched or parsed; speech recognition is used instead."""
+
+
+class ChaptersError(Exception):
+    """An episode's chapters file could not be fetched or read; the episode goes on without chapters."""

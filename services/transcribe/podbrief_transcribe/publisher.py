@@ -1,16 +1,15 @@
-"""Publisher transcripts (`podcast:transcript`): WebVTT, SRT, Podcasting 2.0 JSON, HTML or plain text → timed segments.
+"""Publisher transcripts (`podcast:transcript`): WebVTT, SRT, Podcasting 2.0 JSON, HTML, plain text or Markdown → timed segments.
 
-Timed formats are preferred; HTML without <time> marks and plain text get times estimated from
-word counts over the episode's declared duration.
+Timed formats are preferred; prose formats (`prose.py`) get times estimated from word counts between the times
+they mark. Every format keeps who is speaking where it says so, and a segment never spans two speakers.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Sequence
-from html.parser import HTMLParser
+from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
@@ -18,11 +17,12 @@ import srt
 import webvtt
 from webvtt.errors import MalformedFileError
 
+from podbrief_transcribe.cleanup import split_label, spoken, unmarked
 from podbrief_transcribe.exceptions import TranscriptError
+from podbrief_transcribe.prose import parse_html, parse_text
 from podbrief_transcribe.transcript import Segment
 
-KINDS = ("json", "vtt", "srt", "html", "text")  # most precise first
-WORDS_PER_SECOND = 2.5  # 150 words a minute: the pace assumed when a transcript has no times at all
+KINDS = ("json", "vtt", "srt", "html", "text")  # most precise first; "text" includes Markdown
 _MEDIA_TYPES = {
     "application/json": "json",
     "text/vtt": "vtt",
@@ -32,13 +32,15 @@ _MEDIA_TYPES = {
     "text/srt": "srt",
     "text/html": "html",
     "text/plain": "text",
+    "text/markdown": "text",
 }
-_EXTENSIONS = {".json": "json", ".vtt": "vtt", ".srt": "srt", ".html": "html", ".htm": "html", ".txt": "text"}
+_EXTENSIONS = {".json": "json", ".vtt": "vtt", ".srt": "srt", ".html": "html", ".htm": "html", ".txt": "text", ".md": "text"}
 _SRT_START = re.compile(r"\A\s*\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->")
-_TAG = re.compile(r"<[^>]+>")
 _SENTENCE_END = (".", "?", "!", "…", '."', '?"', '!"')
-_BLOCKS = {"p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "tr", "blockquote"}
-_SKIPPED = {"script", "style", "head", "title", "cite"}  # cite holds the speaker's name, which nobody said
+# Some publishers (Podnews) write cue times as bare seconds, "4.240 --> 1:03.100"; webvtt-py skips those cues silently.
+_BARE_SECONDS = re.compile(r"(?<![\d:.])(\d+)\.(\d{1,3})(?![\d:])")
+_LOOSE_PUNCTUATION = re.compile(r" (?=[,.!?;:…]+(?: |\Z))")
+_VOICE = re.compile(r"<v(?:\.[\w-]+)*\s+([^>]+)>")
 
 
 def declared_kind(media_type: str, url: str) -> str | None:
@@ -73,44 +75,96 @@ def parse_transcript(text: str, kind: str, declared_duration: float | None = Non
     if kind in parsers:
         segments = parsers[kind](text)
     elif kind == "html":
-        segments = _parse_html(text, declared_duration)
+        segments = parse_html(text, declared_duration)
     else:
-        segments = _spread([p for p in re.split(r"\n\s*\n", text) if p.strip()], declared_duration)
-    segments = merge_short([s for s in segments if s.text])
+        segments = parse_text(text, declared_duration)
+    segments = merge_short(_continue_turns([s for s in segments if s.text]))
     if not segments:
         raise TranscriptError(f"the {kind} transcript holds no text")
     return segments
 
 
 def merge_short(segments: Sequence[Segment], min_seconds: float = 2.0, max_seconds: float = 20.0) -> list[Segment]:
-    """Join cues into sentence-sized segments: publishers often time every line, some every word."""
+    """Join cues into sentence-sized segments: publishers often time every line, some every word; a turn ends a segment."""
     merged: list[Segment] = []
-    texts: list[str] = []
-    start = end = 0.0
+    group: list[Segment] = []
+    end = 0.0
     for segment in segments:
-        if not texts:
-            start = segment.start
-        texts.append(segment.text)
-        end = max(end, segment.end)
-        span = end - start
+        if group and segment.speaker != group[0].speaker:
+            merged.append(_joined(group, end))
+            group = []
+        end = max(end, segment.end) if group else segment.end
+        group.append(segment)
+        span = end - group[0].start
         if span >= max_seconds or (span >= min_seconds and segment.text.endswith(_SENTENCE_END)):
-            merged.append(Segment(start, end, " ".join(texts)))
-            texts = []
-    if texts:
-        merged.append(Segment(start, end, " ".join(texts)))
+            merged.append(_joined(group, end))
+            group = []
+    if group:
+        merged.append(_joined(group, end))
     return merged
 
 
-def _clean(text: str) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+def _joined(group: list[Segment], end: float) -> Segment:
+    # Word-level cues may time punctuation on its own ("Friday", ","): it sticks to the word before it.
+    text = _LOOSE_PUNCTUATION.sub("", " ".join(s.text for s in group))
+    return Segment(group[0].start, end, text, speaker=group[0].speaker)
+
+
+def _continue_turns(segments: list[Segment]) -> list[Segment]:
+    """A cue that names no speaker continues the turn before it (publishers often label only the first cue)."""
+    speaker = None
+    carried = []
+    for segment in segments:
+        speaker = segment.speaker or speaker
+        carried.append(replace(segment, speaker=speaker) if segment.speaker != speaker else segment)
+    return carried
+
+
+def _cue(start: float, end: float, pieces: list[tuple[str | None, str]]) -> list[Segment]:
+    """A cue's segments: one per speaker in it, sharing the cue's time by their words."""
+    pieces = [(speaker, text) for speaker, text in pieces if text]
+    total = sum(len(text.split()) for _, text in pieces) or 1
+    segments, clock = [], start
+    for speaker, text in pieces:
+        length = (end - start) * len(text.split()) / total
+        segments.append(Segment(clock, clock + length, text, speaker=speaker))
+        clock += length
+    return segments
+
+
+def _labelled(text: str) -> tuple[str | None, str]:
+    """(speaker, words) of cue text that may open on a `Name:` label."""
+    return split_label(spoken(unmarked(text)))
 
 
 def _parse_vtt(text: str) -> list[Segment]:
     try:
-        captions = webvtt.from_string(text).captions
+        captions = webvtt.from_string(_with_minutes(text)).captions
     except MalformedFileError as exc:
         raise TranscriptError(f"malformed WebVTT: {exc}") from exc
-    return [Segment(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, _clean(c.text)) for c in captions]
+    segments = []
+    for c in captions:
+        start, end = c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000
+        segments.extend(_cue(start, end, _voices(c.raw_text)))
+    return segments
+
+
+def _voices(raw: str) -> list[tuple[str | None, str]]:
+    """The pieces of a WebVTT cue by `<v Name>` voice span; a cue without one may open on a `Name:` label."""
+    pieces = [(m.group(1).strip() if (m := _VOICE.match(p)) else None, p) for p in re.split(r"(?=<v[\s.])", raw)]
+    if not any(speaker for speaker, _ in pieces):
+        return [_labelled(raw)]
+    return [(speaker, spoken(unmarked(p))) for speaker, p in pieces]
+
+
+def _with_minutes(text: str) -> str:
+    """WebVTT with bare-seconds cue times ("4.240") written as the spec's "00:00:04.240"."""
+    return "\n".join(_BARE_SECONDS.sub(_clock, line) if "-->" in line else line for line in text.split("\n"))
+
+
+def _clock(match: re.Match[str]) -> str:
+    seconds = int(match.group(1))
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{match.group(2)}"
 
 
 def _parse_srt(text: str) -> list[Segment]:
@@ -118,99 +172,27 @@ def _parse_srt(text: str) -> list[Segment]:
         subtitles = list(srt.parse(text))
     except srt.SRTParseError as exc:
         raise TranscriptError(f"malformed SRT: {exc}") from exc
-    return [Segment(s.start.total_seconds(), s.end.total_seconds(), _clean(s.content)) for s in subtitles]
+    return [s for sub in subtitles for s in _cue(sub.start.total_seconds(), sub.end.total_seconds(), [_labelled(sub.content)])]
 
 
 def _parse_json(text: str) -> list[Segment]:
     """Podcasting 2.0 JSON: {"version": "1.0.0", "segments": [{"startTime", "endTime", "body", "speaker"?}]}."""
     try:
-        items = json.loads(text)["segments"]
-        return [Segment(float(i["startTime"]), float(i.get("endTime") or i["startTime"]), _clean(str(i["body"]))) for i in items]
+        items = [
+            Segment(float(i["startTime"]), float(i.get("endTime") or i["startTime"]), str(i["body"]), speaker=_name(i))
+            for i in json.loads(text)["segments"]
+        ]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise TranscriptError(f"not a Podcasting 2.0 JSON transcript: {type(exc).__name__}: {exc}") from exc
-
-
-class _HtmlText(HTMLParser):
-    """Text blocks of an HTML transcript, each with the last <time> seen before it."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[float | None, str]] = []
-        self._text: list[str] = []
-        self._time: float | None = None
-        self._in_time = False
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED:
-            self._skip += 1
-        elif tag == "time":
-            self._flush()
-            self._in_time = True
-        elif tag in _BLOCKS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED:
-            self._skip = max(0, self._skip - 1)
-        elif tag == "time":
-            self._in_time = False
-        elif tag in _BLOCKS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        if self._in_time:
-            self._time = _clock_seconds(data.strip()) if data.strip() else self._time
+    # Buzzsprout writes each line of a two-line cue as an item with the cue's times: join them, or starts go backwards.
+    cues: list[Segment] = []
+    for item in items:
+        if cues and (cues[-1].start, cues[-1].end, cues[-1].speaker) == (item.start, item.end, item.speaker):
+            cues[-1] = replace(cues[-1], text=f"{cues[-1].text} {item.text}")
         else:
-            self._text.append(data)
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-
-    def _flush(self) -> None:
-        text = " ".join(" ".join(self._text).split())
-        self._text = []
-        if text:
-            self.blocks.append((self._time, text))
+            cues.append(item)
+    return [replace(cue, text=spoken(unmarked(cue.text))) for cue in cues]
 
 
-def _parse_html(text: str, declared_duration: float | None) -> list[Segment]:
-    parser = _HtmlText()
-    parser.feed(text)
-    parser.close()
-    if all(start is None for start, _ in parser.blocks):
-        return _spread([block for _, block in parser.blocks], declared_duration)
-    starts = [start or 0.0 for start, _ in parser.blocks]
-    last_end = max(declared_duration or 0.0, starts[-1] + _words(parser.blocks[-1][1]) / WORDS_PER_SECOND)
-    return [Segment(s, e, t) for s, e, (_, t) in zip(starts, [*starts[1:], last_end], parser.blocks, strict=True)]
-
-
-def _spread(blocks: list[str], declared_duration: float | None) -> list[Segment]:
-    """Untimed text: give each block a share of the duration proportional to its words."""
-    texts = [" ".join(b.split()) for b in blocks if b.strip()]
-    total_words = sum(_words(t) for t in texts) or 1
-    duration = declared_duration or total_words / WORDS_PER_SECOND
-    segments, clock = [], 0.0
-    for text in texts:
-        length = duration * _words(text) / total_words
-        segments.append(Segment(round(clock, 3), round(clock + length, 3), text))
-        clock += length
-    return segments
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _clock_seconds(value: str) -> float | None:
-    """Seconds of "1:02:03.5", "02:03" or "123.5"; None when it is none of these."""
-    try:
-        seconds = 0.0
-        for part in value.replace(",", ".").split(":"):
-            seconds = seconds * 60 + float(part)
-    except ValueError:
-        return None
-    return seconds
+def _name(item: dict[str, object]) -> str | None:
+    return " ".join(str(item.get("speaker") or "").split()) or None

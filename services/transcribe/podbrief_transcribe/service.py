@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from podbrief_contracts import Chapter as WireChapter
 from podbrief_contracts import EpisodeDiscovered, EpisodeRef, TranscriptReady, stable_id
 from podbrief_contracts import Segment as WireSegment
 from podbrief_runtime.store import Store
@@ -83,6 +84,7 @@ def to_source(event: EpisodeDiscovered) -> EpisodeSource:
         audio_url=event.enclosure_url,
         declared_duration=event.duration_seconds,
         transcripts=[TranscriptLink(t.url, t.type, t.language) for t in event.transcripts],
+        chapters_url=event.chapters_url,
     )
 
 
@@ -104,19 +106,29 @@ def transcript_ready(event: EpisodeDiscovered, transcript: Transcript) -> Transc
             ),
             language=transcript.language,
             duration=transcript.duration,
-            segments=[WireSegment(start=s.start, end=s.end, text=s.text) for s in segments],
+            segments=[WireSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker) for s in segments],
             source=transcript.source,
             model=transcript.model,
+            chapters=[WireChapter(start=c.start, end=c.end, title=c.title) for c in transcript.chapters],
         )
         if len(segments) < 2 or len(ready.model_dump_json()) <= MAX_EVENT_BYTES:
             return ready
-        segments = _pairs_joined(segments)
+        fewer = _pairs_joined(segments)
+        # Turns too short to pair up (a quick back-and-forth) give way, so that every round shrinks the event.
+        segments = fewer if len(fewer) <= len(segments) * 3 // 4 else _pairs_joined(segments, across_turns=True)
 
 
-def _pairs_joined(segments: list[Segment]) -> list[Segment]:
-    """Half as many segments, each two neighbours joined."""
-    joined = []
-    for i in range(0, len(segments), 2):
-        pair = segments[i : i + 2]
-        joined.append(Segment(pair[0].start, pair[-1].end, " ".join(s.text for s in pair)))
+def _pairs_joined(segments: list[Segment], across_turns: bool = False) -> list[Segment]:
+    """Fewer segments: neighbours joined in pairs, within one speaker's turn unless `across_turns` (losing the speaker)."""
+    joined: list[Segment] = []
+    i = 0
+    while i < len(segments):
+        first, second = segments[i], segments[i + 1] if i + 1 < len(segments) else None
+        if second is None or not (across_turns or second.speaker == first.speaker):
+            joined.append(first)
+            i += 1
+            continue
+        speaker = first.speaker if second.speaker == first.speaker else None
+        joined.append(Segment(first.start, second.end, f"{first.text} {second.text}", speaker=speaker))
+        i += 2
     return joined

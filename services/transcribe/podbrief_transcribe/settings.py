@@ -47,6 +47,7 @@ class Settings(ServiceSettings):
     )
     max_audio_bytes: int = Field(default=600 * 1024 * 1024, ge=1, description="Largest audio file downloaded.")
     max_transcript_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="Largest publisher transcript fetched.")
+    max_chapters_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest `podcast:chapters` file fetched.")
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of each network operation.")
     download_timeout_seconds: float = Field(default=900.0, gt=0, description="Deadline for a whole audio download.")
     min_audio_seconds: float = Field(default=1.0, ge=0, description="Shorter audio is refused as broken.")

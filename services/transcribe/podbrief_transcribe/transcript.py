@@ -18,12 +18,22 @@ class Word:
 
 @dataclass(frozen=True)
 class Segment:
-    """A timed piece of the transcript; `words` only when word timestamps were asked for."""
+    """A timed piece of the transcript; `words` only with word timestamps, `speaker` only when the publisher names who spoke."""
 
     start: float
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter of the episode (`podcast:chapters`); `end` is None when neither the file nor a next chapter says."""
+
+    start: float
+    end: float | None
+    title: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Transcript:
     segments: list[Segment] = field(default_factory=list)
     source: Literal["asr", "publisher"] = "asr"
     model: str | None = None
+    chapters: list[Chapter] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -46,6 +57,8 @@ class Transcript:
         segments: list[dict[str, object]] = []
         for segment in self.segments:
             item: dict[str, object] = {"start": segment.start, "end": segment.end, "text": segment.text}
+            if segment.speaker:
+                item["speaker"] = segment.speaker
             if words and segment.words:
                 item["words"] = [{"start": w.start, "end": w.end, "text": w.text} for w in segment.words]
             segments.append(item)
