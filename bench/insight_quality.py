@@ -89,6 +89,7 @@ def main() -> int:
         if args.split != "all" and ep.split != args.split:
             continue
         lab = devset.labelled(ep)
+        moments = devset.labelled(ep, lenient=True)
         segments = segments_of(ep)
         sentences = split_sentences(segments, ep.language)
         items = extractor.extract(segments, None, ep.language, top=TOP)
@@ -103,6 +104,8 @@ def main() -> int:
                 "episode": ep.id,
                 "labelled": len(lab.good),
                 "extractor": sum(good) / TOP,
+                "extractor_moments": sum(moments.is_good(x.passage) for x in items) / TOP,
+                "random_moments": random_precision(moments, sentences, seed=len(rows)),
                 "random": random_precision(lab, sentences, seed=len(rows)),
                 "lead": lead_precision(lab, sentences),
             }
@@ -112,17 +115,25 @@ def main() -> int:
             for x, g in zip(items, good, strict=True):
                 print(f"  [{'GOOD' if g else '----'} {x.score:.2f} {x.start:7.1f}s] {clean_text(x.text)}")
     elapsed = time.perf_counter() - started
-    mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("extractor", "random", "lead")}
+    keys = ("extractor", "random", "lead", "extractor_moments", "random_moments")
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in keys}
     counts: dict[str, int] = {}
     for items, by_text in all_items:
         for k, v in proxies(items, by_text).items():
             counts[k] = counts.get(k, 0) + v
     n_items = sum(len(items) for items, _ in all_items)
     print(f"precision@{TOP} on the {args.split} split ({len(rows)} real episodes, {n_items} items, {elapsed:.0f} s)")
-    print(f"{'episode':28} {'labelled':>8} {'extractor':>9} {'random':>7} {'lead-5':>7}")
+    print(f"{'':37} {'good (majority of 3 judges)':^27} | {'right moment (any judge)':^18}")
+    print(f"{'episode':28} {'labelled':>8} {'extractor':>9} {'random':>7} {'lead-5':>7} | {'extractor':>9} {'random':>7}")
     for r in rows:
-        print(f"{r['episode']:28} {r['labelled']:8d} {r['extractor']:9.2f} {r['random']:7.2f} {r['lead']:7.2f}")
-    print(f"{'mean':28} {'':8} {mean['extractor']:9.2f} {mean['random']:7.2f} {mean['lead']:7.2f}")
+        print(
+            f"{r['episode']:28} {r['labelled']:8d} {r['extractor']:9.2f} {r['random']:7.2f} {r['lead']:7.2f} | "
+            f"{r['extractor_moments']:9.2f} {r['random_moments']:7.2f}"
+        )
+    print(
+        f"{'mean':28} {'':8} {mean['extractor']:9.2f} {mean['random']:7.2f} {mean['lead']:7.2f} | "
+        f"{mean['extractor_moments']:9.2f} {mean['random_moments']:7.2f}"
+    )
     print("proxies over the extractor's items: " + ", ".join(f"{k} {v}/{n_items}" for k, v in counts.items()))
     if args.json:
         with open(args.json, "w") as f:

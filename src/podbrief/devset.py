@@ -112,11 +112,15 @@ def labels(good_only: bool = True) -> list[dict[str, object]]:
     return [r for r in rows if r["good"] or not good_only]
 
 
-def labelled(ep: DevEpisode) -> LabelledEpisode:
-    """The episode with its good spans; raises ValueError for a quote that is not in the transcript."""
+def labelled(ep: DevEpisode, lenient: bool = False) -> LabelledEpisode:
+    """The episode with its good spans; raises ValueError for a quote that is not in the transcript.
+
+    `lenient` counts every passage any of the three judges called good: the right moment, even where
+    the reviewers found its cut or its wording short of a newsletter item (what the LLM stage rewrites).
+    """
     words = norm_words(" ".join(s.text for s in load_segments(ep)))
     good = []
-    for row in labels():
+    for row in labels(good_only=not lenient):
         if row["episode"] != ep.id:
             continue
         span = find_span(words, norm_words(str(row["quote"])))

@@ -24,12 +24,17 @@ class Passage:
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each feature counts; the positive weights sum to 1 so a score stays in 0..1."""
+    """How much each feature counts; the positive weights sum to 1 so a score stays in 0..1.
 
-    centrality: float = 0.20
-    claim: float = 0.25
-    specificity: float = 0.20
-    length: float = 0.15
+    Set on the dev split of the real-episode labels (tests/data/insight_dev): claim cues and length
+    separate good passages from the rest most; centrality hardly does (0.61 vs 0.60 on average), so it
+    only breaks ties.
+    """
+
+    centrality: float = 0.05
+    claim: float = 0.35
+    specificity: float = 0.15
+    length: float = 0.25
     self_contained: float = 0.20
     chit_chat_penalty: float = 0.9
     question_penalty: float = 0.7
