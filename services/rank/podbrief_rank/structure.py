@@ -93,6 +93,17 @@ def furniture(sentences: Sequence[Sentence], chapters: Sequence[Chapter] = ()) -
     return reasons
 
 
+def chapter_at(chapters: Sequence[Chapter], seconds: float) -> str | None:
+    """The title of the chapter `seconds` falls in, if any."""
+    title = None
+    for chapter in sorted(chapters, key=lambda c: c.start):
+        if chapter.start > seconds:
+            break
+        if chapter.end is None or seconds < chapter.end:
+            title = chapter.title or None
+    return title
+
+
 def _question_turns(sentences: Sequence[Sentence]) -> list[int]:
     """Sentences of turns that end on a question and are short: an interviewer asking, which is never a takeaway.
 
