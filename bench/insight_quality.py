@@ -25,13 +25,14 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from podbrief import devset  # noqa: E402
 from podbrief_rank import features  # noqa: E402
 from podbrief_rank.cleanup import clean_text  # noqa: E402
 from podbrief_rank.embedder import SentenceTransformerEmbedder  # noqa: E402
 from podbrief_rank.extract import Extractor  # noqa: E402
 from podbrief_rank.segmentation import Sentence, TimedText, split_sentences  # noqa: E402
 from podbrief_rank.structure import furniture  # noqa: E402
+
+from podbrief import devset  # noqa: E402
 
 TOP = 5
 RANDOM_DRAWS = 50

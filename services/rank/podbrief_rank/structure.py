@@ -22,11 +22,14 @@ _INTRO = re.compile(
     r"\bwelcome (?:back )?(?:to|on) (?:the |this |our )?\w+|\bwelcome back\b|\bwelcome,? everybody\b"
     r"|\b(?:hey|hi|hello),? (?:everyone|everybody|folks|friends|there|and welcome)\b"
     r"|\bi'?m your host\b|\bmy name is\b|\byour hosts?\b|\bthis is episode\b|\bepisode (?:number )?#?\d+\b"
-    r"|\b(?:joining (?:me|us)|joined by|my (?:guest|co-?host)s?|our (?:guest|co-?host)s?|with (?:me|us) (?:today|now|here|again))\b"
-    r"|\b(?:you may know|people (?:may|might) know) (?:him|her|them|you)\b|\b(?:you|he|she) (?:were|was) on (?:episode|the show)\b"
+    r"|\b(?:joining (?:me|us)|joined by|my (?:guest|co-?host)s?|our (?:guest|co-?host)s?)\b"
+    r"|\bwith (?:me|us) (?:today|now|here|again)\b"
+    r"|\b(?:you may know|people (?:may|might) know) (?:him|her|them|you)\b"
+    r"|\b(?:you|he|she) (?:were|was) on (?:episode|the show)\b"
     r"|\bthanks? (?:you )?(?:so much )?for (?:having (?:me|us)|coming on|joining (?:me|us)|being (?:here|on))\b"
     r"|\b(?:good|great|nice) to (?:have you|see you|be here|be back)\b|\bhow(?:'s| is| are) (?:it going|you doing|things)\b"
-    r"|\b(?:today|this week|on (?:this|today'?s) (?:episode|show)),? (?:we(?:'re| are| will|'ll)|i(?:'m| am| will|'ll)) (?:going to |gonna )?"
+    r"|\b(?:today|this week|on (?:this|today'?s) (?:episode|show)),? (?:we(?:'re| are| will|'ll)|i(?:'m| am| will|'ll)) "
+    r"(?:going to |gonna )?"
     r"(?:talk|talking|chat|chatting|discuss|discussing|speak|speaking|be joined|have)\b"
     r"|\blet'?s (?:just )?(?:jump|dive|get) (?:right )?(?:in|into|started)\b|\bwithout further ado\b",
     _I,
