@@ -18,10 +18,14 @@ from podbrief_rank.vectorstore import VectorStore
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Cosine similarities that separate same idea / related idea / unrelated."""
+    """Cosine similarities that separate same idea / related idea / unrelated.
+
+    Chosen on the dev split of real-passage pairs (tests/data/real_insight_pairs.jsonl): duplicate 0.67 gives
+    precision 0.90 / recall 0.60 there, related 0.35 precision 0.92 / recall 0.55; held-out figures are in the README.
+    """
 
     duplicate: float = 0.67
-    related: float = 0.40
+    related: float = 0.35
     related_limit: int = 5
     search_limit: int = 20
 
