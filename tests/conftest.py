@@ -11,6 +11,10 @@ from podbrief_runtime.broker import LocalBroker
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Service processes started by tests run without the LLM stage unless a test turns it on: the stage has its own
+# tests with the real model (tests/rank/test_rank_llm*.py, test_rank_writer*.py), and a stack-level test pays
+# minutes of CPU per episode for it.
+os.environ.setdefault("PODBRIEF_LLM_MODE", "off")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

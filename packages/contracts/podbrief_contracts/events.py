@@ -8,7 +8,8 @@ from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# 2 added `Segment.speaker` and `TranscriptReady.chapters`, both optional, so version 1 events still parse.
+# 2 added `Segment.speaker`, `TranscriptReady.chapters` and `InsightCreated.quote`/`speaker`/`chapter`, all optional,
+# so version 1 events still parse.
 SchemaVersion = Literal[1, 2]
 SCHEMA_VERSION: Literal[2] = 2
 SCHEMA_VERSIONS: tuple[int, ...] = get_args(SchemaVersion)
@@ -51,7 +52,7 @@ class Event(BaseModel):
     schema_version: SchemaVersion = Field(
         default=SCHEMA_VERSION,
         description="Version of this event's schema; a consumer dead-letters versions it does not know "
-        "(2 added segment speakers and chapters; 1 is still accepted).",
+        "(2 added segment speakers, chapters and the insight's quote, speaker and chapter; 1 is still accepted).",
         examples=[SCHEMA_VERSION],
     )
     occurred_at: datetime = Field(
@@ -243,6 +244,17 @@ class InsightCreated(Event):
     text: str = Field(
         description="The takeaway, one to three sentences.",
         examples=["Leaked source code spreads in minutes; trained weights stay protected."],
+    )
+    quote: str | None = Field(
+        default=None,
+        description="The source passage exactly as transcribed: the evidence behind the text (the text may be rewritten).",
+        examples=["so, um, when an AI company's source code leaks, it can be copied around the world in minutes"],
+    )
+    speaker: str | None = Field(
+        default=None, description="Who said it, where the transcript names speakers.", examples=["Chris Coyier"]
+    )
+    chapter: str | None = Field(
+        default=None, description="Title of the chapter (`podcast:chapters`) the passage falls in.", examples=["Open weights"]
     )
     start: float = Field(description="Start of the passage, seconds into the episode.", examples=[761.0])
     end: float = Field(description="End of the passage, seconds into the episode.", examples=[800.0])

@@ -17,11 +17,11 @@ from podbrief_rank.cleanup import clean_text
 from podbrief_rank.embedder import Embedder
 from podbrief_rank.features import words
 from podbrief_rank.keywords import keywords_for
-from podbrief_rank.rewriter import Rewriter
 from podbrief_rank.scoring import Passage, Weights, build_passages, passage_vectors, score_passages
-from podbrief_rank.segmentation import TimedText, split_sentences
+from podbrief_rank.segmentation import Sentence, TimedText, split_sentences
 from podbrief_rank.selection import insight_count, select
-from podbrief_rank.structure import Chapter, furniture
+from podbrief_rank.structure import Chapter, chapter_at, furniture
+from podbrief_rank.writer import Candidate, InsightWriter
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,18 @@ class ExtractionConfig:
     diversity: float = 0.3
     max_passage_sentences: int = 3
     keywords: int = 4
+    # With the LLM stage on: how many of an episode's best passages it judges (the ones that can reach a brief),
+    # and how many sentences of context it sees on each side.
+    llm_candidates: int = 8
+    llm_spare: int = 2
+    llm_skip_factor: float = 0.5
+    context_sentences: int = 3
     weights: Weights = field(default_factory=Weights)
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """One chosen insight of an episode."""
+    """One chosen insight of an episode: its text, and the source quote, times and speaker it came from."""
 
     text: str
     passage: str
@@ -51,14 +57,17 @@ class Extracted:
     score: float
     keywords: list[str]
     vector: np.ndarray
+    speaker: str | None = None
+    chapter: str | None = None
+    rewritten: bool = False
 
 
 class Extractor:
-    """Extracts insights with `embedder`, optionally rewording them with `rewriter`."""
+    """Extracts insights with `embedder`; `writer` (the LLM stage) judges and rewrites the best candidates."""
 
-    def __init__(self, embedder: Embedder, rewriter: Rewriter | None = None, config: ExtractionConfig | None = None) -> None:
+    def __init__(self, embedder: Embedder, writer: InsightWriter | None = None, config: ExtractionConfig | None = None) -> None:
         self.embedder = embedder
-        self.rewriter = rewriter
+        self.writer = writer
         self.config = config or ExtractionConfig()
 
     def extract(
@@ -68,11 +77,14 @@ class Extractor:
         language: str = "en",
         top: int | None = None,
         chapters: Sequence[Chapter] = (),
+        show: str = "",
     ) -> list[Extracted]:
         """The episode's insights, best first; `top` caps the count chosen from the episode's length.
 
         Speaker turns (from publisher transcripts) keep a passage to one speaker; show furniture
         (intros, bios, ads, promos, sign-offs, the host's questions, furniture chapters) never becomes an insight.
+        With the LLM stage, the best `llm_candidates` passages are judged and rewritten: those the model skips
+        have their score halved (and drop out when that puts them under `min_score`).
         """
         cfg = self.config
         sentences = split_sentences(segments, language)
@@ -91,17 +103,49 @@ class Extractor:
         count = insight_count(length, cfg.min_insights, cfg.max_insights)
         if top is not None:
             count = min(count, top)
-        chosen = select(passages, scores, vectors, count, min_score=cfg.min_score, diversity=cfg.diversity)
+        # The LLM stage judges only passages that can reach a brief: a couple more than the episode yields,
+        # at most `llm_candidates`, so an episode then yields at most that many.
+        pool = min(cfg.llm_candidates, count + cfg.llm_spare) if self.writer is not None else count
+        chosen = select(passages, scores, vectors, pool, min_score=cfg.min_score, diversity=cfg.diversity)
         chosen.sort(key=lambda i: -scores[i])
-        return self._finish([passages[i] for i in chosen], [float(scores[i]) for i in chosen])
+        picked = [passages[i] for i in chosen]
+        texts = [clean_text(p.text) for p in picked]
+        final_scores = [float(scores[i]) for i in chosen]
+        rewritten = [False] * len(picked)
+        if self.writer is not None and picked:
+            candidates = [self._candidate(p, t, sentences, show, language) for p, t in zip(picked, texts, strict=True)]
+            verdicts = self.writer.write(candidates)
+            texts = [v.text for v in verdicts]
+            rewritten = [v.rewritten for v in verdicts]
+            # A passage the model skips is demoted, not deleted: a small model's verdict is a strong hint, not proof
+            # (it skipped a planted takeaway of the sample podcast), and a demoted insight rarely reaches a brief.
+            final_scores = [s if v.keep else s * cfg.llm_skip_factor for s, v in zip(final_scores, verdicts, strict=True)]
+            order = sorted(range(len(picked)), key=lambda i: -final_scores[i])
+            order = [i for i in order if final_scores[i] >= cfg.min_score]
+            picked, texts = [picked[i] for i in order], [texts[i] for i in order]
+            final_scores, rewritten = [final_scores[i] for i in order], [rewritten[i] for i in order]
+        picked, texts, final_scores, rewritten = picked[:count], texts[:count], final_scores[:count], rewritten[:count]
+        return self._finish(picked, texts, final_scores, rewritten, sentences, chapters)
 
-    def _finish(self, passages: list[Passage], scores: list[float]) -> list[Extracted]:
-        """Clean (and reword) the chosen passages, embed their final text in one batch, add keywords."""
+    def _candidate(self, passage: Passage, text: str, sentences: Sequence[Sentence], show: str, language: str) -> Candidate:
+        """What the LLM stage sees of `passage`: its cleaned text, its quote and the sentences around it."""
+        n = self.config.context_sentences
+        before = " ".join(s.text for s in sentences[max(0, passage.first - n) : passage.first])
+        after = " ".join(s.text for s in sentences[passage.last + 1 : passage.last + 1 + n])
+        return Candidate(text=text, quote=passage.text, before=before, after=after, show=show, language=language)
+
+    def _finish(
+        self,
+        passages: list[Passage],
+        texts: list[str],
+        scores: list[float],
+        rewritten: list[bool],
+        sentences: Sequence[Sentence],
+        chapters: Sequence[Chapter],
+    ) -> list[Extracted]:
+        """Embed the final texts in one batch, add keywords, speaker and chapter."""
         if not passages:
             return []
-        texts = [clean_text(p.text) for p in passages]
-        if self.rewriter is not None:
-            texts = [self.rewriter.rewrite(t) for t in texts]
         vectors = self.embedder.encode(texts)
         keywords = keywords_for(texts, vectors, self.embedder, top=self.config.keywords)
         return [
@@ -115,6 +159,9 @@ class Extractor:
                 score=round(s, 4),
                 keywords=kw,
                 vector=vec,
+                speaker=sentences[p.first].speaker,
+                chapter=chapter_at(chapters, p.start),
+                rewritten=r,
             )
-            for p, text, s, kw, vec in zip(passages, texts, scores, keywords, vectors, strict=True)
+            for p, text, s, kw, vec, r in zip(passages, texts, scores, keywords, vectors, rewritten, strict=True)
         ]

@@ -48,10 +48,15 @@ class Ranker:
         self.thresholds = thresholds or Thresholds()
 
     def extract(
-        self, segments: Sequence[TimedText], duration: float | None, language: str = "en", chapters: Sequence[Chapter] = ()
+        self,
+        segments: Sequence[TimedText],
+        duration: float | None,
+        language: str = "en",
+        chapters: Sequence[Chapter] = (),
+        show: str = "",
     ) -> list[Extracted]:
         """The episode's insights (no vector store involved)."""
-        return self.extractor.extract(segments, duration, language, chapters=chapters)
+        return self.extractor.extract(segments, duration, language, chapters=chapters, show=show)
 
     def place_and_store(self, episode: EpisodeInfo, insights: Sequence[Extracted]) -> list[RankedInsight]:
         """Place `insights` (one batched search) and upsert their points; safe to repeat: ids are stable."""

@@ -36,7 +36,9 @@ class RankService:
             return
         segments = [TimedText(s.start, s.end, s.text, s.speaker) for s in event.segments]
         chapters = [Chapter(c.start, c.end, c.title) for c in event.chapters]
-        extracted = await asyncio.to_thread(self.ranker.extract, segments, event.duration, event.language, chapters)
+        extracted = await asyncio.to_thread(
+            self.ranker.extract, segments, event.duration, event.language, chapters, event.episode.podcast_title
+        )
         async with self._placing:
             emitted = await asyncio.to_thread(self._place_and_commit, event, extracted)
         log.info("insights", extra={"episode_id": event.episode.episode_id, "extracted": len(extracted), "emitted": emitted})
@@ -71,6 +73,9 @@ class RankService:
             insight_id=item.insight_id,
             episode=event.episode,
             text=x.text,
+            quote=x.passage,
+            speaker=x.speaker,
+            chapter=x.chapter,
             start=x.start,
             end=x.end,
             score=min(1.0, max(0.0, x.score)),

