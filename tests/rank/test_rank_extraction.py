@@ -93,7 +93,8 @@ def test_real_asr_output_still_yields_the_takeaways_and_no_ad(minilm, episode, s
 
 @pytest.fixture(scope="module")
 def extracted_from_service_asr(minilm):
-    # tests/data/asr_batched/: the transcribe service's own path (batched tiny.en with VAD), which drops
+    # tests/data/asr_batched/: the transcribe service's own path (batched tiny.en with VAD; since issue 13 clips that come out
+    # unpunctuated are decoded again with a punctuated prompt). Before that it dropped
     # much of the punctuation; a seven-word fragment of it once reached a brief.
     out = {}
     for episode in EPISODES:

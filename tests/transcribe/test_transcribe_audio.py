@@ -135,7 +135,7 @@ async def test_a_broken_publisher_transcript_falls_back_to_speech_recognition(se
     async with SafeClient(allow_private=True) as client:
         transcript = await Transcriber(settings, engine, client).transcribe(to_source(event))
     assert (transcript.source, transcript.model, transcript.language) == ("asr", "tiny.en", "en")
-    assert "Signal Hour" in transcript.text
+    assert "signal hour" in transcript.text.lower()  # tiny.en capitalises the show's name only sometimes
     assert loopback.hits == {"/empty.json": 1, "/gone.vtt": 1, "/ep1.mp3": 1}
     assert list(settings.audio_dir.iterdir()) == []  # the cached audio is deleted after use
 

@@ -132,6 +132,9 @@ class Transcriber:
                 progress=ProgressLog(episode.episode_id),
                 declared_duration=episode.declared_duration,
                 should_stop=stop.is_set,
+                # The only language an episode event carries is its publisher transcripts'; a multilingual model
+                # detects it otherwise.
+                language=next((t.language for t in episode.transcripts if t.language), None),
             )
         except asyncio.CancelledError:
             stop.set()  # the worker thread cannot be killed; ask it to stop at its next segment
