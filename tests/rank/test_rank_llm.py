@@ -170,3 +170,47 @@ def test_the_embedded_model_stops_a_prompt_at_its_deadline():
     (answer,) = model.complete([_prompt("Count from one to two hundred in words.")], max_tokens=400)
     assert answer.failure == "timeout"
     assert time.perf_counter() - started < 30
+
+
+def test_one_setting_chooses_the_llm_or_turns_the_stage_off(tmp_path, fake_embedder):
+    from podbrief_rank.resources import build_chat_model, build_writer
+    from podbrief_rank.settings import Settings
+
+    assert build_writer(Settings(llm_mode="off", data_dir=tmp_path), fake_embedder) is None
+    endpoint = build_chat_model(Settings(llm_mode="endpoint", llm_url="http://127.0.0.1:9/v1", llm_model="m", data_dir=tmp_path))
+    assert isinstance(endpoint, EndpointChatModel) and endpoint.url == "http://127.0.0.1:9/v1/chat/completions"
+    embedded = build_chat_model(Settings(llm_mode="embedded", data_dir=tmp_path, llm_parallel=3))
+    assert isinstance(embedded, EmbeddedChatModel) and embedded.parallel == 3  # nothing loaded until the first prompt
+    with pytest.raises(ValueError, match="llm_url"):
+        Settings(llm_mode="endpoint")
+
+
+def test_an_embedded_model_whose_gguf_is_not_installed_falls_back_with_the_install_hint(tmp_path, caplog, monkeypatch):
+    from podbrief_rank import model_assets
+    from podbrief_rank.resources import build_chat_model
+    from podbrief_rank.settings import Settings
+
+    monkeypatch.setattr(model_assets, "installed_models_dir", lambda: tmp_path / "no-models")
+    monkeypatch.setattr(
+        model_assets, "part_files", lambda gguf: (_ for _ in ()).throw(model_assets.ModelAssetError("pip install x"))
+    )
+    model = build_chat_model(Settings(llm_mode="embedded", data_dir=tmp_path, llm_gguf="qwen2.5-coder-0.5b"))
+    with caplog.at_level(logging.ERROR, logger="podbrief_rank.llm"):
+        (answer,) = model.complete([_prompt()], max_tokens=5)
+    assert answer.failure == "error" and "pip install" in caplog.records[0].__dict__["error"]
+
+
+@pytest.mark.slow
+def test_the_shared_prompt_prefix_is_saved_once_and_restored_by_a_later_process(tmp_path, caplog):
+    prompts = [_prompt("Answer with one word: the colour of grass."), _prompt("Say OK."), _prompt("Say yes.")]
+    first = EmbeddedChatModel(default_model_path(), parallel=2, timeout=300, cache_dir=tmp_path)
+    cold = first.complete(prompts, max_tokens=5)
+    assert cold[0].cached_tokens == 0 and all(a.cached_tokens > 0 for a in cold[1:])  # every slot got the prefix
+    assert len(list(tmp_path.glob("prefix-*.bin"))) == 1
+    # Another engine (as a restarted process would have) starts from the saved prefix instead of evaluating it.
+    later = EmbeddedChatModel(default_model_path(), parallel=2, threads=1, timeout=300, cache_dir=tmp_path)
+    with caplog.at_level(logging.INFO, logger="podbrief_rank.llm"):
+        warm = later.complete(prompts, max_tokens=5)
+    assert "LLM prompt prefix restored" in caplog.messages
+    assert all(a.cached_tokens >= cold[0].prompt_tokens - 1 for a in warm[:1])
+    assert [a.text for a in warm] == [a.text for a in cold]
