@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=600, help="sentences in the hour of transcript")
     parser.add_argument("--store", choices=["edge", "qdrant-local"], default="edge")
     parser.add_argument("--skip-naive", action="store_true", help="only time rank's own path")
+    parser.add_argument("--llm", action="store_true", help="also time the LLM stage (embedded default model) on the hour")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -256,8 +257,35 @@ def main() -> None:
         f"  peak RSS {figures['peak_rss_mib']} MiB (target < 2048 MiB); model load {load_seconds:.1f} s; "
         f"storing {args.stored:,} points {fill_seconds:.2f} s"
     )
+    if args.llm:
+        figures.update(llm_stage(embedder, segments, figures["extract_seconds"]))
+        print(
+            f"  LLM stage: {figures['llm_seconds_per_hour']:.1f} s per hour of transcript for {figures['llm_candidates']} "
+            f"candidates (first run, shared prompt prefix evaluated: {figures['llm_first_seconds']:.1f} s; target <= 90 s)"
+        )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
+
+
+def llm_stage(embedder: SentenceTransformerEmbedder, segments: list[TimedText], extract_seconds: float) -> dict[str, float]:
+    """Extraction with the LLM stage on, twice (the first evaluates the shared prompt prefix); its time minus extraction's."""
+    from podbrief_rank.resources import build_writer
+    from podbrief_rank.settings import Settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        writer = build_writer(Settings(llm_mode="embedded", data_dir=Path(folder)), embedder)
+        extractor = Extractor(embedder, writer)
+        timings = []
+        for _ in range(2):
+            started = time.perf_counter()
+            extractor.extract(segments, segments[-1].end)
+            timings.append(time.perf_counter() - started - extract_seconds)
+    hour = 3600.0 / segments[-1].end
+    return {
+        "llm_first_seconds": round(timings[0] * hour, 1),
+        "llm_seconds_per_hour": round(timings[1] * hour, 1),
+        "llm_candidates": extractor.config.llm_candidates,
+    }
 
 
 if __name__ == "__main__":
