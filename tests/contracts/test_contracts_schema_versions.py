@@ -1,4 +1,5 @@
-"""Schema versions: events are written as version 2, version 1 events (before speakers and chapters) are still read,
+"""Schema versions: the events that gained fields are written as version 2, the others still as 1 (so consumers not yet
+upgraded keep reading them), version 1 events (before speakers and chapters) are still read,
 and any other version is refused the way the consumer loop dead-letters at once (a PermanentError from `parse`)."""
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ VERSION_1_TRANSCRIPT = {
 }
 
 
-def test_new_events_are_written_as_version_2():
+def test_only_the_events_that_gained_fields_are_written_as_version_2():
     assert SCHEMA_VERSION == 2
     assert SCHEMA_VERSIONS == (1, 2)
     event = FeedSubscribed(event_id="e1", feed_id="f1", feed_url="https://example.com/feed.xml")
-    assert json.loads(event.model_dump_json())["schema_version"] == 2
+    assert json.loads(event.model_dump_json())["schema_version"] == 1
+    transcript = TranscriptReady.model_validate({k: v for k, v in VERSION_1_TRANSCRIPT.items() if k != "schema_version"})
+    assert json.loads(transcript.model_dump_json())["schema_version"] == 2
 
 
 def test_a_version_1_transcript_is_still_accepted_without_speakers_or_chapters():

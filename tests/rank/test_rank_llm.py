@@ -37,21 +37,19 @@ def test_the_endpoint_posts_greedy_chat_completions_and_returns_the_answers_in_o
 
 
 def test_the_endpoint_sends_the_batch_concurrently(canned):
-    in_flight, peak, lock = 0, 0, threading.Lock()
+    # Each request waits until four are in flight: a model that sends fewer at once breaks the barrier.
+    together = threading.Barrier(4, timeout=10)
 
-    def slow(body: dict) -> tuple[int, bytes]:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        time.sleep(0.2)
-        with lock:
-            in_flight -= 1
+    def gathered(body: dict) -> tuple[int, bytes]:
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            return 500, b'{"error": "fewer than four requests in flight"}'
         return 200, completion("ok")
 
-    canned.respond = slow
-    EndpointChatModel(canned.url, "m", concurrency=4).complete([_prompt()] * 8, max_tokens=10)
-    assert peak == 4
+    canned.respond = gathered
+    answers = EndpointChatModel(canned.url, "m", concurrency=4, timeout=30).complete([_prompt()] * 8, max_tokens=10)
+    assert [a.text for a in answers] == ["ok"] * 8
 
 
 @pytest.mark.parametrize(
@@ -76,10 +74,8 @@ def test_a_slow_endpoint_times_out(canned):
         return 200, completion("late")
 
     canned.respond = slow
-    started = time.perf_counter()
     (answer,) = EndpointChatModel(canned.url, "m", timeout=0.3).complete([_prompt()], max_tokens=10)
     assert answer.failure == "timeout"
-    assert time.perf_counter() - started < 1.4
 
 
 def test_an_unreachable_endpoint_is_an_error_answer():
@@ -166,10 +162,9 @@ def test_the_embedded_model_stops_a_prompt_at_its_deadline():
     model = EmbeddedChatModel(default_model_path(), parallel=2, timeout=300)
     model.complete([_prompt("Say OK.")], max_tokens=4)  # loaded and warm
     model.timeout = 0.5
-    started = time.perf_counter()
+    # Four hundred tokens take about a minute here: only a deadline ends the prompt as a timeout.
     (answer,) = model.complete([_prompt("Count from one to two hundred in words.")], max_tokens=400)
     assert answer.failure == "timeout"
-    assert time.perf_counter() - started < 30
 
 
 def test_one_setting_chooses_the_llm_or_turns_the_stage_off(tmp_path, fake_embedder):

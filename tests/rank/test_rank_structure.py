@@ -162,3 +162,72 @@ def test_a_cluttered_passage_scores_as_clutter_and_a_clean_one_does_not():
 def test_questions_without_a_question_mark_are_recognised():
     assert features.is_question("Did you want to talk more about it and were there any episodes you love")
     assert not features.is_question("Did is not a word I use much when writing.")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Ordinary content that shares words with show furniture (found in review): none of it is furniture.
+        "The weakest link in the supply chain is one fab in Taiwan, and everyone depends on it.",
+        "Most people subscribe to three streaming services and forget about at least one of them.",
+        "Users who sign up in the first week retain three times better than those who wait.",
+        "Containers share your host's kernel, so a kernel bug can reach every container on the machine.",
+        "Apple was joined by Google in backing the standard, which made it the default within a year.",
+        "In our book we show that seventy percent of rewrites fail to ship on time.",
+    ],
+)
+def test_content_sharing_words_with_furniture_is_not_furniture(line):
+    filler = "Podcast ad revenue grew by a fifth last year, mostly from host-read ads in the biggest shows."
+    sentences = _sentences(("A", [filler, line, *[filler] * 8]))
+    assert furniture(sentences)[1] is None
+
+
+def test_a_guests_point_ending_on_right_is_not_a_question_turn():
+    sentences = _sentences(
+        (
+            "Guest",
+            [
+                "Big platforms commoditize their complements, so the app layer gets squeezed on price by them every single year.",
+                "That is why every aggregator wants to own the player, the directory and the ads, right?",
+            ],
+        ),
+    )
+    assert furniture(sentences) == [None, None]
+
+
+@pytest.mark.parametrize("title", ["Intro to vector databases", "Google Ads antitrust ruling", "Closing the gap with China"])
+def test_a_content_chapter_sharing_a_word_with_furniture_is_not_blocked(title):
+    sentences = _sentences(("A", ["Sentence one is long enough to count here."] * 4))
+    assert furniture(sentences, [Chapter(0.0, None, title)]) == [None] * 4
+
+
+def test_chapters_without_ends_run_to_the_next_chapter_only():
+    sentences = _sentences(("A", ["Sentence one is long enough to count here."] * 6))
+    chapters = [Chapter(0.0, None, "Intro"), Chapter(10.0, None, "Main story")]
+    assert furniture(sentences, chapters) == ["chapter", "chapter", None, None, None, None]
+    assert chapter_at(chapters, 5.0) == "Intro" and chapter_at(chapters, 25.0) == "Main story"
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Because GPUs are scarce, cloud prices rose 30% in a year.",
+        "Although solar is cheapest, grids cannot absorb all of it at noon.",
+        "Like Apple, Google now designs its own chips for its data centers.",
+        "Altman said he expects prices to fall 90% within two years.",
+    ],
+)
+def test_openers_that_carry_their_own_clause_or_name_stand_on_their_own(opening):
+    assert not features.opens_on_reference(opening)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "They raised $1.5 billion — mostly from Saudi funds.",
+        "Revenue grew 40% — mostly from enterprise.",
+        "It costs 10 – 20 dollars a month.",
+    ],
+)
+def test_dashes_and_decimals_are_kept_by_the_clean_up(text):
+    assert clean_text(text) == text

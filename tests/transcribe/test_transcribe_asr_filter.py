@@ -251,3 +251,18 @@ def test_the_prompt_is_not_in_the_transcript_of_speech(engine):
     transcript = transcribe_path(SAMPLES / "audio" / "ep1.mp3", engine)
     assert "let's get started" not in transcript.text.lower()
     assert "talking about technology, science" not in transcript.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [("en-US", "en"), ("en_US", "en"), ("de", "de"), ("english", None), ("eng", None), (None, None)],
+)
+def test_a_language_hint_is_normalised_and_an_unknown_code_leaves_detection_to_the_model(hint, expected):
+    from types import SimpleNamespace
+
+    from podbrief_transcribe.asr import _Run
+
+    multilingual = SimpleNamespace(
+        language=None, multilingual=True, model=SimpleNamespace(supported_languages=["en", "de", "fr"])
+    )
+    assert _Run(multilingual, 60.0, None, None, language=hint).language == expected

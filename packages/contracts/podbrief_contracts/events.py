@@ -9,7 +9,8 @@ from typing import ClassVar, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 # 2 added `Segment.speaker`, `TranscriptReady.chapters` and `InsightCreated.quote`/`speaker`/`chapter`, all optional,
-# so version 1 events still parse.
+# so version 1 events still parse. Only those two event types are written as version 2; the others keep writing 1,
+# so a consumer not yet upgraded (which knows only 1) keeps reading them during a rolling deploy.
 SchemaVersion = Literal[1, 2]
 SCHEMA_VERSION: Literal[2] = 2
 SCHEMA_VERSIONS: tuple[int, ...] = get_args(SchemaVersion)
@@ -50,10 +51,10 @@ class Event(BaseModel):
         examples=["0b6c8a52-1d3e-5f0a-9b7c-2e4d6f8a1c3e"],
     )
     schema_version: SchemaVersion = Field(
-        default=SCHEMA_VERSION,
+        default=1,
         description="Version of this event's schema; a consumer dead-letters versions it does not know "
         "(2 added segment speakers, chapters and the insight's quote, speaker and chapter; 1 is still accepted).",
-        examples=[SCHEMA_VERSION],
+        examples=[1],
     )
     occurred_at: datetime = Field(
         default_factory=_now,
@@ -203,6 +204,11 @@ class TranscriptReady(Event):
     """Transcribe produced an episode's transcript; rank extracts insights from it."""
 
     topic: ClassVar[str] = "transcripts.ready"
+    schema_version: SchemaVersion = Field(
+        default=SCHEMA_VERSION,
+        description="Version of this event's schema: 2 since it carries speakers, chapters and quotes; 1 is still read.",
+        examples=[SCHEMA_VERSION],
+    )
 
     episode: EpisodeRef = Field(description="The episode transcribed.")
     language: str = Field(description="Language of the transcript.", examples=["en"])
@@ -238,6 +244,11 @@ class InsightCreated(Event):
     """Rank extracted an insight; notify ranks it into users' briefs."""
 
     topic: ClassVar[str] = "insights.created"
+    schema_version: SchemaVersion = Field(
+        default=SCHEMA_VERSION,
+        description="Version of this event's schema: 2 since it carries speakers, chapters and quotes; 1 is still read.",
+        examples=[SCHEMA_VERSION],
+    )
 
     insight_id: str = Field(description="Stable id of the insight (derived from episode and passage).", examples=["7e9a..."])
     episode: EpisodeRef = Field(description="Where the insight was said.")

@@ -16,8 +16,10 @@ _STAGE = re.compile(r"\\?\[[^\]]{0,40}\\?\]|\((?:laughs?|laughter|crosstalk|inau
 _LIKE = re.compile(r"(?:(?<=,)|(?<=^)|(?<=[.!?]))\s*like,\s*|,\s*like\s*,", _I)
 # A tag question inside a statement: "puts a little pressure on YouTube, right? So..." -> "...on YouTube. So..."
 _TAG_QUESTION = re.compile(r",\s*(?:right|you know|yeah)\?(?=\s+\S)", _I)
-# A false start abandoned at a dash: "We've -- it always has been" -> "it always has been" (at most five words dropped).
-_FALSE_START = re.compile(r"(?:(?<=^)|(?<=[,.;:!?]))([^,.;:!?]*?)\s*(?:--|—|–)\s+(?=\w)")
+# A false start abandoned at a double hyphen, the transcripts' mark for it: "We've -- it always has been" -> "it always
+# has been" (at most five words dropped). Dashes (—, –) are punctuation, not false starts, and a clause is only
+# counted from a comma, a colon or a sentence end, never from a decimal point.
+_FALSE_START = re.compile(r"(?:(?<=^)|(?<=[,;:!?])|(?<=[^\d]\.))([^,.;:!?]*?)\s*--\s+(?=\w)")
 # "you know" / "I mean" only as parentheticals (", you know,"), never as "do you know the way".
 _PARENTHETICALS = re.compile(
     r"(?:(?<=,)|^|(?<=[.!?]))\s*(?:you know|i mean|like|sort of|kind of)\s*,|,\s*(?:you know|i mean)\s*(?=[.!?]|$)"

@@ -39,8 +39,8 @@ _CHIT_CHAT = re.compile(
     r"\bwelcome (?:back )?to\b|\bwelcome back\b|\b(?:hey|hi|hello) (?:everyone|everybody|there|folks|and welcome)\b"
     r"|^(?:hey|hi|hello)\b|\bgood (?:morning|afternoon|evening)\b"
     r"|\bthanks? (?:you )?(?:so much )?for (?:listening|tuning in|joining|hanging out|having me)\b"
-    r"|\b(?:see|talk to|catch) you (?:all )?(?:next|soon|later)\b|\bbye\b|\bgoodbye\b|\btake care\b"
-    r"|\bthat'?s (?:it|all|our show|all we have)\b|\bwe'?re back\b|\bquick break\b"
+    r"|\b(?:see|talk to|catch) you (?:all )?(?:next|soon|later)\b|\bbye\b|\bgoodbye\b"
+    r"|\bthat'?s (?:our show|all we have)\b|\bwe'?re back\b|\bquick break\b"
     r"|\blet'?s (?:just )?(?:jump|dive|get) (?:right )?(?:in|into|started)\b|\blet'?s (?:start|begin) with\b"
     r"|\btell a friend\b|\bsubscribe\b|\bleave (?:us )?a review\b|\bco-?host\b|\bthis (?:episode|week) we\b"
     r"|\btoday (?:we are|we're) talking about\b|\btoday is all about\b"
@@ -70,8 +70,8 @@ _DANGLING = re.compile(
 _DUMMY_IT = re.compile(r"^it(?:'s| is| was| can be| will be| would be)(?: \w+){0,2}? (?:to|that|when|how|why)\b", _FLAGS)
 # Openers that continue or contrast a point made before the passage.
 _CONTINUING = re.compile(
-    r"^(?:except|however|although|though|whereas|yet|also|plus|otherwise|instead|still|either|neither|because|cause|'cause|"
-    r"like|as well|too|for example|for instance|up from|down from)\b",
+    r"^(?:except|however|whereas|yet|also|plus|otherwise|instead|still|either|neither|as well|too|for example|"
+    r"for instance|up from|down from)\b",
     _FLAGS,
 )
 # A demonstrative used as a pronoun ("Most people don't see this, but...", "that's why"): its referent came before.
@@ -79,6 +79,12 @@ _ANAPHORIC_DEMONSTRATIVE = re.compile(
     r"\b(?:this|that|these|those)(?=\s*(?:[,.;:!?]|$|\s(?:is|was|are|were|'s|means|meant|does|did|will|would|can|could|happens|"
     r"happened|goes|went|one|ones|stuff|thing|way)\b))|\b(?:that|this)'s\b",
     _FLAGS,
+)
+# "Because ..." with no main clause after a comma answers a question asked before the passage.
+_ANSWER_BECAUSE = re.compile(r"^(?:because|cause|'cause)\b[^,]*$", _FLAGS)
+# A sentence that opens on a capitalised name ("Altman said he...") names whom "he" means.
+_NAMED_OPENER = re.compile(
+    r"^(?!(?:The|A|An|This|That|These|Those|It|I|We|You|They|He|She|So|And|But|Or|Well|Yeah|Now|Then|There|Here)\b)[A-Z][\w'-]+"
 )
 _THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers)\b", _FLAGS)
 _CONJUNCTION = re.compile(r"^(?:and|but|or|so|because|then|plus)\b", _FLAGS)
@@ -192,8 +198,13 @@ def opens_on_reference(text: str) -> bool:
     first_clause = re.split(r"[,;:.!?]|\s(?:but|because|and so)\s", opening, maxsplit=1)[0]
     if _ANAPHORIC_DEMONSTRATIVE.search(first_clause):
         return True
+    if _ANSWER_BECAUSE.match(opening):
+        return True
     pronoun = _THIRD_PERSON.search(text)
-    return bool(pronoun) and _proper_names(text[: pronoun.start()]) == 0
+    if not pronoun:
+        return False
+    before = text[: pronoun.start()]
+    return _proper_names(before) == 0 and not _NAMED_OPENER.match(before.strip())
 
 
 def self_containedness(text: str) -> float:

@@ -136,7 +136,10 @@ def is_verified(path: Path, gguf: GgufAsset) -> bool:
         pass
     if _sha256(path) != gguf.sha256:
         return False
-    stamp.write_text(json.dumps(_stamp_of(path, gguf.sha256)))
+    try:
+        stamp.write_text(json.dumps(_stamp_of(path, gguf.sha256)))
+    except OSError as exc:  # a read-only install: the file is good, it just gets hashed again next time
+        log.warning("cannot record the model's hash check", extra={"path": str(stamp), "error": str(exc)})
     return True
 
 

@@ -141,10 +141,14 @@ def split_sentences(segments: Sequence[TimedText], language: str = "en", max_wor
 
 
 def _turns(segments: Sequence[TimedText]) -> list[tuple[str | None, list[TimedText]]]:
-    """Runs of consecutive segments by the same speaker (one run when speakers are unknown)."""
+    """Runs of consecutive segments by the same speaker (one run when speakers are unknown).
+
+    An unnamed segment between named ones is a turn of its own: transcribe unnames segments it had to join
+    across speakers, and they must not be credited to the speaker before them.
+    """
     turns: list[tuple[str | None, list[TimedText]]] = []
     for segment in segments:
-        if turns and (segment.speaker is None or segment.speaker == turns[-1][0]):
+        if turns and segment.speaker == turns[-1][0]:
             turns[-1][1].append(segment)
         else:
             turns.append((segment.speaker, [segment]))

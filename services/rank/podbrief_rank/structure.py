@@ -21,8 +21,8 @@ _I = re.IGNORECASE
 _INTRO = re.compile(
     r"\bwelcome (?:back )?(?:to|on) (?:the |this |our )?\w+|\bwelcome back\b|\bwelcome,? everybody\b"
     r"|\b(?:hey|hi|hello),? (?:everyone|everybody|folks|friends|there|and welcome)\b"
-    r"|\bi'?m your host\b|\bmy name is\b|\byour hosts?\b|\bthis is episode\b|\bepisode (?:number )?#?\d+\b"
-    r"|\b(?:joining (?:me|us)|joined by|my (?:guest|co-?host)s?|our (?:guest|co-?host)s?)\b"
+    r"|\bi'?m your host\b|\bmy name is\b|\byour hosts? (?:are|is|today)\b|\bthis is episode\b|\bepisode (?:number )?#?\d+\b"
+    r"|\b(?:joining (?:me|us)|(?:i'?m|we'?re|i am|we are) joined by|my (?:guest|co-?host)s?|our (?:guest|co-?host)s?)\b"
     r"|\bwith (?:me|us) (?:today|now|here|again)\b"
     r"|\b(?:you may know|people (?:may|might) know) (?:him|her|them|you)\b"
     r"|\b(?:you|he|she) (?:were|was) on (?:episode|the show)\b"
@@ -36,12 +36,14 @@ _INTRO = re.compile(
 )
 # House promos and listener support: the show advertising itself.
 _PROMO = re.compile(
-    r"\bsubscribe\b|\brate (?:and|&) review\b|\bleave (?:us )?a (?:review|rating|comment)\b|\bpatreon\b|\bnewsletter\b"
-    r"|\bsign up\b|\bsupport (?:the|this|our) (?:show|podcast|work)\b|\bshow ?notes\b|\blinks? (?:is |are )?in the\b"
+    r"\bsubscribe (?:to )?(?:the|our|this|my) (?:show|podcast|channel|feed|newsletter)\b|\bhit subscribe\b"
+    r"|\brate (?:and|&) review\b|\bleave (?:us )?a (?:review|rating|comment)\b|\bpatreon\b|\bour newsletter\b"
+    r"|\bsign up (?:at|for (?:our|the|my))\b|\bsupport (?:the|this|our) (?:show|podcast|work)\b|\bshow ?notes\b"
+    r"|\blinks? (?:is |are )?in the (?:show ?notes|description|episode notes)\b"
     r"|\bjoin (?:us|our|the) (?:community|slack|discord|membership|club|mailing list)\b|\bmembers? (?:get|have)\b"
     r"|\btell (?:a|your) friends?\b|\bshare (?:this|the) (?:show|episode|podcast)\b|\bcheck out (?:our|my) \w+"
     r"|\bboostagrams?\b|\bthanks? (?:you )?[^.!?]{0,60}\bfor (?:the|your|their) (?:boost|donation|support|sats)\b"
-    r"|\bour (?:course|book|conference|merch|store|shop)\b|\b(?:follow|find) (?:us|me) on\b",
+    r"|\bour (?:course|merch|store|shop)\b|\b(?:follow|find) (?:us|me) on\b",
     _I,
 )
 # Sign-offs: only near the end, where they close the show.
@@ -51,9 +53,12 @@ _SIGN_OFF = re.compile(
     r"|\bthat'?s (?:it|all|our show)\b|\bbye\b|\bgoodbye\b|\btake care\b|\bhave a (?:good|great) (?:one|week|day|weekend)\b",
     _I,
 )
+# A chapter is furniture when its title is (or opens with) one of these words: "Intro", "Sponsor: Acme", "Outro & thanks";
+# not "Intro to vector databases" or "Google Ads antitrust ruling".
 _FURNITURE_CHAPTER = re.compile(
-    r"\b(?:intro(?:duction)?|opening|cold open|welcome|sponsors?|ads?|advert\w*|promo\w*|housekeeping|outro|closing|credits|"
-    r"boost\w*|supporters?|thank(?:s| you)|patreon|announcements?|listener mail|value ?(?:4|for) ?value|v4v|break|trailer)\b",
+    r"^\W*(?:intro(?:duction)?|opening|cold open|welcome|sponsors?|ads?|advert\w*|promo\w*|housekeeping|outro|closing|credits|"
+    r"boost\w*|supporters?|thank(?:s| you)|patreon|announcements?|listener mail|value ?(?:4|for) ?value|v4v|break|trailer)"
+    r"(?:$|\s*[:&,(-]|\s+(?:and|&)\s)",
     _I,
 )
 _END_SHARE = 0.12  # sign-offs live in the last 12% of an episode
@@ -86,10 +91,12 @@ def furniture(sentences: Sequence[Sentence], chapters: Sequence[Chapter] = ()) -
             reasons[i] = "sign-off"
     for i in _question_turns(sentences):
         reasons[i] = reasons[i] or "question"
-    for chapter in chapters:
-        if not _FURNITURE_CHAPTER.search(chapter.title):
+    ordered = sorted(chapters, key=lambda c: c.start)
+    for n, chapter in enumerate(ordered):
+        if not _FURNITURE_CHAPTER.search(chapter.title.strip()):
             continue
-        stop = chapter.end if chapter.end is not None else end + 1.0
+        # A chapter without an end runs to the next chapter's start (the last one to the end of the episode).
+        stop = chapter.end if chapter.end is not None else (ordered[n + 1].start if n + 1 < len(ordered) else end + 1.0)
         for i, s in enumerate(sentences):
             if chapter.start <= s.start < stop:
                 reasons[i] = reasons[i] or "chapter"
@@ -99,11 +106,12 @@ def furniture(sentences: Sequence[Sentence], chapters: Sequence[Chapter] = ()) -
 def chapter_at(chapters: Sequence[Chapter], seconds: float) -> str | None:
     """The title of the chapter `seconds` falls in, if any."""
     title = None
-    for chapter in sorted(chapters, key=lambda c: c.start):
+    ordered = sorted(chapters, key=lambda c: c.start)
+    for n, chapter in enumerate(ordered):
         if chapter.start > seconds:
             break
-        if chapter.end is None or seconds < chapter.end:
-            title = chapter.title or None
+        stop = chapter.end if chapter.end is not None else (ordered[n + 1].start if n + 1 < len(ordered) else None)
+        title = (chapter.title or None) if stop is None or seconds < stop else None
     return title
 
 
@@ -119,6 +127,8 @@ def _question_turns(sentences: Sequence[Sentence]) -> list[int]:
     out: list[int] = []
     for run in by_turn.values():
         n_words = sum(s.words for s in run)
-        if features.is_question(run[-1].text) and (len(run) <= 3 or n_words <= 70):
+        asks = sum(features.is_question(s.text) for s in run)
+        # A guest's point that ends on "..., right?" is not a question turn: most of it must ask, or it must be short.
+        if features.is_question(run[-1].text) and (n_words <= 30 or 2 * asks > len(run)):
             out.extend(s.index for s in run)
     return out

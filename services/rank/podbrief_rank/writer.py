@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -76,6 +77,9 @@ class InsightWriter:
         self.guards = guards or GuardConfig()
         self.max_tokens = max_tokens
         self.context_words = context_words
+        # One episode's batch at a time: rank handles transcripts concurrently, and a second batch queued behind
+        # the first would spend its per-prompt deadline waiting for a free slot and time out unanswered.
+        self._batch = threading.Lock()
 
     def write(self, candidates: Sequence[Candidate]) -> list[Written]:
         """One verdict per candidate, in order."""
@@ -89,7 +93,8 @@ class InsightWriter:
             )
             for c in candidates
         ]
-        answers = self.model.complete(prompts, self.max_tokens)
+        with self._batch:
+            answers = self.model.complete(prompts, self.max_tokens)
         results = self._judge(candidates, answers)
         self._report(results, answers, time.perf_counter() - started)
         return results

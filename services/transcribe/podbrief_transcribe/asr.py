@@ -170,7 +170,12 @@ class _Run:
         self.total = total
         self.progress = progress
         self.should_stop = should_stop
-        wanted = (engine.language or language or "").split("-")[0].lower() or None  # "en-US" → "en", as Whisper names them
+        # "en-US" / "en_US" → "en", as Whisper names them; a code the model does not know ("english", "eng") is
+        # dropped with a warning so that a multilingual model detects the language instead of failing the episode.
+        wanted = (engine.language or language or "").replace("_", "-").split("-")[0].lower() or None
+        if wanted and engine.multilingual and wanted not in engine.model.supported_languages:
+            log.warning("unknown language code; detecting the language instead", extra={"language": wanted})
+            wanted = None
         if not engine.multilingual and wanted not in (None, "en"):
             log.warning("an English-only model is transcribing audio said to be in another language", extra={"language": wanted})
         self.language = wanted if engine.multilingual else "en"
