@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import typer
@@ -53,7 +54,8 @@ def test_text_output_lists_numbered_insights_with_times(transcript_json):
     result = CliRunner().invoke(_app(), [str(transcript_json), "--top", "2"])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert lines[0].startswith("1. [0:") and any(line.startswith("2. [") for line in lines)
+    assert re.match(r"1\. \[\d+:\d\d–\d+:\d\d\] \(\d\.\d\d\) \S", lines[0]), lines[0]
+    assert any(line.startswith("2. [") for line in lines)
     assert sum("keywords:" in line for line in lines) == 2
 
 

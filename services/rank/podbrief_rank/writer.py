@@ -126,7 +126,10 @@ class InsightWriter:
             vectors = self.encode(texts + [candidates[i].text for i, _ in pending])
             close = similar_enough(vectors[: len(texts)], vectors[len(texts) :], self.guards)
             for (i, takeaway), ok in zip(pending, close, strict=True):
-                results[i] = Written(True, takeaway, True, None) if ok else Written(True, candidates[i].text, False, "similarity")
+                # An answer that only repeats the extract is kept, but it is no rewrite.
+                same = " ".join(takeaway.split()) == " ".join(candidates[i].text.split())
+                rejected = Written(True, candidates[i].text, False, "similarity")
+                results[i] = Written(True, takeaway, not same, None) if ok else rejected
         return [r for r in results if r is not None]
 
     def _report(self, results: list[Written], answers: Sequence[Answer], seconds: float) -> None:
