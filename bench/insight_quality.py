@@ -38,6 +38,7 @@ TOP = 5
 RANDOM_DRAWS = 50
 _FILLER = re.compile(r"\b(?:um+|uh+|you know|i mean|like,)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d[\d,.]*")
+_QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')
 
 
 def segments_of(ep: devset.DevEpisode) -> list[TimedText]:
@@ -67,7 +68,7 @@ def proxies(items: list, sentences_by_text: dict[str, list[str | None]]) -> dict
         text = x.text
         out["opens_on_reference"] += features.opens_on_reference(text)
         out["furniture"] += any(sentences_by_text.get(x.passage, []))
-        out["question"] += "?" in text
+        out["question"] += "?" in _QUOTED.sub("", text)  # a quoted question is reported speech, not a question
         out["filler_clutter"] += len(_FILLER.findall(text)) > len(text.split()) / 40
         source = x.passage.replace(",", "")
         out["number_not_in_source"] += any(n.replace(",", "").rstrip(".") not in source for n in _NUMBER.findall(text))

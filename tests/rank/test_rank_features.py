@@ -119,3 +119,25 @@ def test_lines_naming_an_announced_sponsor_belong_to_the_ad():
 
 def test_an_episode_without_a_sponsor_flags_only_ad_lines():
     assert features.ad_flags(["A claim with 20 percent more errors.", "Use promo code X for 20 percent off."]) == [False, True]
+
+
+def test_a_question_quoted_inside_a_statement_is_not_asked():
+    # changelog-500: reported speech, not a question to the listener.
+    quoted = 'The thing that got outsourced the most to Jeff was just like "What\'s gonna run and when?" and polish.'
+    assert not features.asks(quoted)
+    assert features.asks("That was a ton of work. Do you think it paid off")
+    assert features.asks("Is a daily show worth it? We think so.")
+
+
+def test_more_than_one_filler_per_forty_words_reads_cluttered():
+    # rev16-9, as the extractor once printed it.
+    cluttered = (
+        "You're like 200, 3,000 you know, 200,000, 300,000 like followers in like now, you're not necessarily going to "
+        "have that if you're talking about business or like, you know, you're just starting out."
+    )
+    assert features.reads_cluttered(cluttered)
+    assert not features.reads_cluttered(
+        "Most podcasts never reach 100 listeners an episode, so, you know, do not give up when your numbers look small "
+        "in the first year: the shows that last are the ones that keep publishing every single week without fail, and "
+        "the audience finds them later."
+    )

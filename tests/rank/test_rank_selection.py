@@ -87,3 +87,17 @@ def test_passages_under_the_score_floor_are_never_chosen():
     scores = np.array([0.9, 0.2, 0.8, 0.1], dtype=np.float32)
     chosen = select(passages, scores, np.eye(4, dtype=np.float32), count=4, min_score=0.3)
     assert sorted(chosen) == [0, 2]
+
+
+def test_a_passage_the_accept_check_refuses_is_passed_over_and_frees_its_sentences():
+    passages = [Passage(0, 1, "ab", 0, 2), Passage(0, 0, "a", 0, 1), Passage(2, 2, "c", 2, 3)]
+    scores = np.array([0.9, 0.8, 0.7], dtype=np.float32)
+    asked: list[int] = []
+
+    def accept(i: int) -> bool:
+        asked.append(i)
+        return i != 0
+
+    chosen = select(passages, scores, np.eye(3, dtype=np.float32), count=2, accept=accept)
+    assert chosen == [1, 2]
+    assert asked == [0, 1, 2]

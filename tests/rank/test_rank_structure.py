@@ -98,6 +98,10 @@ def test_passages_stay_inside_one_turn_and_skip_furniture():
         "Because there's enough Bend pride and stuff that you'd get a bunch of people listening.",
         "He said under Objectives for AI applications to be socially beneficial.",
         "Um, so they raised prices twice last year.",
+        # practical-ai-6: the reply words before "that's" do not resolve it.
+        "But yeah, that's always a fun one to watch.",
+        # practical-ai-6: "he" with only an article before it.
+        "The article is longer and people can go read it, but he said under Objectives for AI applications to be fair.",
     ],
 )
 def test_a_passage_opening_on_an_unresolved_reference_is_recognised(opening):
@@ -111,6 +115,8 @@ def test_a_passage_opening_on_an_unresolved_reference_is_recognised(opening):
         "So continuous integration catches bugs before users do.",
         "DJ Patil, who was the first chief data scientist of the U.S., wrote that he expects more regulation.",
         "Google has their machine learning crash course that uses TensorFlow APIs, and that is freely available.",
+        # podnews-weekly-2024-01-19: a person named by a noun resolves "he".
+        "I remember a concert where they had this comedian at the beginning. And he did all the songs of adverts as his act.",
     ],
 )
 def test_a_passage_that_names_its_subject_stands_on_its_own(opening):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from podbrief_rank import features
 from podbrief_rank.centrality import lexrank
 from podbrief_rank.cleanup import clean_text
 from podbrief_rank.embedder import Embedder
@@ -106,7 +107,15 @@ class Extractor:
         # The LLM stage judges only passages that can reach a brief: a couple more than the episode yields,
         # at most `llm_candidates`, so an episode then yields at most that many.
         pool = min(cfg.llm_candidates, count + cfg.llm_spare) if self.writer is not None else count
-        chosen = select(passages, scores, vectors, pool, min_score=cfg.min_score, diversity=cfg.diversity)
+        chosen = select(
+            passages,
+            scores,
+            vectors,
+            pool,
+            min_score=cfg.min_score,
+            diversity=cfg.diversity,
+            accept=lambda i: stands_alone(clean_text(passages[i].text)),
+        )
         chosen.sort(key=lambda i: -scores[i])
         picked = [passages[i] for i in chosen]
         texts = [clean_text(p.text) for p in picked]
@@ -165,3 +174,9 @@ class Extractor:
             )
             for p, text, s, kw, vec, r in zip(passages, texts, scores, keywords, vectors, rewritten, strict=True)
         ]
+
+
+def stands_alone(text: str) -> bool:
+    """Whether a cleaned passage can be read as it is: it opens on no unresolved reference, asks no question and
+    carries no more than one filler per 40 words (INSIGHTS.md's proxies; the scores only weigh these, this refuses)."""
+    return not (features.opens_on_reference(text) or features.asks(text) or features.reads_cluttered(text))

@@ -87,8 +87,17 @@ _NAMED_OPENER = re.compile(
     r"^(?!(?:The|A|An|This|That|These|Those|It|I|We|You|They|He|She|So|And|But|Or|Well|Yeah|Now|Then|There|Here)\b)[A-Z][\w'-]+"
 )
 _THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers)\b", _FLAGS)
+# "this comedian ... he", "my friend ... she": a person named by a noun resolves the pronoun as well as a name does.
+_PERSON_NOUN = re.compile(
+    r"\b(?:a|an|the|this|that|my|our|your|his|her|their|one)\s+(?:\w+\s+)?(?:guy|man|woman|person|friend|boss|comedian|"
+    r"host|guest|founder|co-?founder|ceo|cto|engineer|developer|designer|author|writer|producer|editor|reporter|"
+    r"journalist|doctor|teacher|professor|researcher|scientist|manager|owner|listener|customer|client|user|kid|son|"
+    r"daughter|wife|husband|mother|father|mom|dad|brother|sister|partner|colleague|coworker|boyfriend|girlfriend|"
+    r"artist|musician|singer|player|coach|lawyer|investor|employee|student|speaker|presenter|creator|podcaster)s?\b",
+    _FLAGS,
+)
 _CONJUNCTION = re.compile(r"^(?:and|but|or|so|because|then|plus)\b", _FLAGS)
-_FILLER_PREFIX = re.compile(r"^(?:(?:um+|uh+|erm|so yeah|you know|i mean|like|and|so|well|okay|yeah|right)[,\s]+)+", _FLAGS)
+_FILLER_PREFIX = re.compile(r"^(?:(?:um+|uh+|erm|so yeah|you know|i mean|like|and|but|so|well|okay|yeah|right)[,\s]+)+", _FLAGS)
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
@@ -204,7 +213,7 @@ def opens_on_reference(text: str) -> bool:
     if not pronoun:
         return False
     before = text[: pronoun.start()]
-    return _proper_names(before) == 0 and not _NAMED_OPENER.match(before.strip())
+    return _proper_names(before) == 0 and not _NAMED_OPENER.match(before.strip()) and not _PERSON_NOUN.search(before)
 
 
 def self_containedness(text: str) -> float:
@@ -226,6 +235,25 @@ _CLUTTER = re.compile(
     r"|\b(\w+),?\s+\1\b",
     _FLAGS,
 )
+
+
+# The fillers INSIGHTS.md counts: a reader notices more than one per 40 words.
+_FILLER_MARKS = re.compile(r"\b(?:um+|uh+|you know|i mean|like,)", _FLAGS)
+
+
+def reads_cluttered(text: str) -> bool:
+    """True when the text still carries more than one filler ("um", "you know", "I mean", "like,") per 40 words."""
+    return len(_FILLER_MARKS.findall(text)) > len(text.split()) / 40
+
+
+# Quoted speech ("he asked, "what runs when?"") is reported, not asked.
+_QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def asks(text: str) -> bool:
+    """True when any sentence of the passage, outside quotation marks, is a question."""
+    return any(is_question(s) for s in _SENTENCE_END.split(_QUOTED.sub("", text)) if s.strip())
 
 
 def clutter(text: str) -> float:

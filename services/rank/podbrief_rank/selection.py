@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -24,8 +24,13 @@ def select(
     *,
     min_score: float = 0.0,
     diversity: float = 0.3,
+    accept: Callable[[int], bool] | None = None,
 ) -> list[int]:
-    """Indices of up to `count` passages by MMR: high score, unlike those already chosen, sharing no sentence."""
+    """Indices of up to `count` passages by MMR: high score, unlike those already chosen, sharing no sentence.
+
+    `accept`, when given, is asked about each passage MMR would pick next; a refused one is passed over (and its
+    sentences stay free for another passage). It is only asked about the few front runners, so it may be costly.
+    """
     chosen: list[int] = []
     if not passages or count <= 0:
         return chosen
@@ -38,6 +43,9 @@ def select(
         mmr = (1.0 - diversity) * scores - diversity * redundancy
         mmr = np.where(available, mmr, -np.inf)
         best = int(mmr.argmax())
+        if accept is not None and not accept(best):
+            available[best] = False
+            continue
         chosen.append(best)
         used[passages[best].first : passages[best].last + 1] = True
         # A passage touching a used sentence is out: no sentence appears in two insights.
