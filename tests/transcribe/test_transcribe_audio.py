@@ -49,10 +49,23 @@ async def test_an_mp3_cut_short_is_caught_by_its_own_length_header(settings, eng
         await _recognise(settings, engine, url)
 
 
-async def test_an_mp3_cut_short_is_caught_by_the_feeds_declared_duration(settings, engine, loopback):
-    url = loopback.serve("/cut.mp3", mp3("ep1")[:290_000], "audio/mpeg")
-    with pytest.raises(BadAudioError, match=r"truncated: 48 s of audio where the feed declares 122 s"):
-        await _recognise(settings, engine, url, duration=121.6)
+@pytest.mark.parametrize("declared", [180.0, 20.0])
+def test_a_whole_file_is_never_refused_for_the_feeds_declared_duration(tmp_path, declared):
+    # A complete 71-second episode whose feed says 180 s (issue 15): the feed's figure is noted, not obeyed.
+    path = tmp_path / "whole.mp3"
+    path.write_bytes(lavf_mp3(71.0))
+    info = probe(path, declared_duration=declared)
+    assert info.duration == pytest.approx(71.0, abs=0.3)
+    assert info.notes == (f"the audio is 71 s long where the feed declares {declared:.0f} s; the feed's figure is ignored",)
+    assert probe(path, declared_duration=75.0).notes == ()
+
+
+@pytest.mark.slow
+async def test_a_complete_episode_with_a_wrong_feed_duration_is_transcribed_with_a_note(settings, engine, loopback):
+    url = loopback.serve("/short.mp3", mp3("ep1"), "audio/mpeg")
+    transcript = await _recognise(settings, engine, url, duration=400.0)
+    assert transcript.segments and "signal hour" in transcript.text.lower()
+    assert transcript.notes == ["the audio is 122 s long where the feed declares 400 s; the feed's figure is ignored"]
 
 
 async def test_an_mp3_cut_to_its_first_frames_is_refused(settings, engine, loopback):

@@ -135,6 +135,8 @@ def transcribe_path(
     An English-only model always transcribes as English.
     """
     info = probe(path, declared_duration=declared_duration, min_seconds=engine.min_audio_seconds)
+    for note in info.notes:
+        log.warning("audio note", extra={"note": note})
     run = _Run(engine, info.duration, progress, should_stop, language)
     window = int(engine.window_seconds * SAMPLE_RATE)
     pending: list[np.ndarray] = []
@@ -151,7 +153,12 @@ def transcribe_path(
         extra = {"dropped": run.dropped, "collapsed": run.collapsed, "repunctuated": run.repunctuated, "model": engine.name}
         log.info("speech filter", extra=extra)
     return Transcript(
-        language=run.language or "en", duration=round(run.offset, 3), segments=run.segments, source="asr", model=engine.name
+        language=run.language or "en",
+        duration=round(run.offset, 3),
+        segments=run.segments,
+        source="asr",
+        model=engine.name,
+        notes=list(info.notes),
     )
 
 

@@ -46,6 +46,8 @@ class Transcript:
     source: Literal["asr", "publisher"] = "asr"
     model: str | None = None
     chapters: list[Chapter] = field(default_factory=list)
+    # What the reader of the episode's status should know that did not stop it (a feed duration the audio ignores).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
