@@ -12,6 +12,7 @@ from podbrief_ingest.model import FeedState
 from podbrief_ingest.poller import FeedPoller
 from podbrief_ingest.schedule import SchedulePolicy
 from podbrief_ingest.settings import USER_AGENT
+from podbrief_runtime.redact import redact_url
 from podbrief_runtime.safe_http import SafeClient
 
 from .helpers import FIXTURES, FeedServer, rss
@@ -119,7 +120,7 @@ async def test_503_with_retry_after_date_is_honoured(feed_server: FeedServer, po
 async def test_http_error_is_reported_with_its_status(feed_server: FeedServer, poller: FeedPoller) -> None:
     url = feed_server.serve("/gone.xml", "gone", status=410)
     result = await poller.poll_feed(state(url, etag='"keep"'))
-    assert (result.status, result.error, result.etag) == ("error", f"HTTP 410 Gone from {url}", '"keep"')
+    assert (result.status, result.error, result.etag) == ("error", f"HTTP 410 Gone from {redact_url(url)}", '"keep"')
 
 
 async def test_server_that_never_answers_times_out(feed_server: FeedServer, poller: FeedPoller) -> None:

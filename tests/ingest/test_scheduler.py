@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
@@ -11,6 +13,7 @@ from podbrief_contracts import EpisodeDiscovered, FeedStatusChanged, episode_id_
 from podbrief_ingest import registry
 from podbrief_ingest.app import Ingest, build
 from podbrief_ingest.settings import Settings
+from podbrief_runtime.redact import redact_url
 from podbrief_runtime.store import Store
 
 from .helpers import FIXTURES, FeedServer, emitted, feed_row, make_due, rss, subscribe
@@ -145,7 +148,7 @@ async def test_status_is_emitted_only_when_it_changes(feed_server: FeedServer, i
         make_due(store, feed_id)
         await ingest.scheduler.poll_due()
     statuses = [(e["status"], e["last_error"]) for e in emitted(store, STATUS)]
-    assert statuses == [("ok", None), ("error", f"HTTP 500 Internal Server Error from {url}"), ("ok", None)]
+    assert statuses == [("ok", None), ("error", f"HTTP 500 Internal Server Error from {redact_url(url)}"), ("ok", None)]
 
 
 async def test_broken_feeds_get_visible_errors_and_do_not_affect_others(
@@ -167,6 +170,31 @@ async def test_broken_feeds_get_visible_errors_and_do_not_affect_others(
     with store.transaction() as session:
         stored = {row["url"]: row["last_error"] for row in registry.feed_statuses(session)}
     assert stored[html] == "the URL serves an HTML page, not a feed"
+
+
+async def test_secrets_in_feed_urls_stay_out_of_logs_and_poll_errors(
+    feed_server: FeedServer, ingest: Ingest, store: Store, caplog
+) -> None:
+    secret = "/SECRETPATH.xml?token=SECRETQUERY"
+    feed_server.serve("/new" + secret, rss(1))
+    moved = feed_server.redirect("/old" + secret, "/new" + secret, status=301)
+    failing = feed_server.serve("/down" + secret, "down", status=500)
+    feed_server.redirect("/loop-b" + secret, "/loop-a" + secret, status=302)
+    looping = feed_server.redirect("/loop-a" + secret, "/loop-b" + secret, status=302)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}/private{secret}"
+    for url in (moved, failing, looping, refused):
+        await subscribe(ingest, url)
+    caplog.set_level(logging.DEBUG, logger="podbrief_ingest")
+    assert await ingest.scheduler.poll_due() == 4
+    errors = [e["last_error"] for e in emitted(store, STATUS) if e["last_error"]]
+    with store.transaction() as session:
+        errors += [row["last_error"] for row in registry.feed_statuses(session) if row["last_error"]]
+    logged = [f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("podbrief")]
+    assert len(errors) == 6 and any("moved permanently" in line for line in logged)
+    assert all("127.0.0.1" in error for error in errors)  # still says which server failed
+    assert not [text for text in errors + logged if "SECRETPATH" in text or "SECRETQUERY" in text]
 
 
 async def test_permanent_redirect_updates_the_stored_url(feed_server: FeedServer, ingest: Ingest, store: Store) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -189,3 +194,82 @@ async def test_the_sender_refuses_private_addresses_unless_allowed(receiver):
     await strict.aclose()
     assert not outcome.success and outcome.status_code is None and outcome.error.startswith("refused")
     assert receiver.requests == []
+
+
+class _Dripping(BaseHTTPRequestHandler):
+    """Reads the webhook, then answers one byte every half second: each read is quick, the answer never ends."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+        try:
+            # Headers and body alike: first the status line and headers, then the body, a byte at a time.
+            for byte in head + b"x" * 100_000:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if self.server.stop.wait(0.5):  # type: ignore[attr-defined]
+                    return
+        except OSError:
+            return  # the sender gave up
+
+
+@pytest.fixture
+def dripping() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Dripping)
+    server.daemon_threads = True
+    server.stop = threading.Event()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.stop.set()  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_timeout_s": 5.0, "webhook_deadline_s": 1.5}])
+async def test_a_receiver_dripping_its_answer_is_cut_at_the_deadline_and_retried(notify, dripping, settings_overrides):
+    auth = await signup(notify.client, "a@example.com")
+    await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
+    await notify.client.post("/v1/webhooks", headers=auth, json={"url": dripping})
+    await notify.consume(insight("An idea worth sending."))
+    # Without an overall deadline the brief's first attempt would read a byte every 0.5 s for ever.
+    response = await asyncio.wait_for(notify.client.post("/v1/briefs", headers=auth), 30)
+    [delivery] = response.json()["deliveries"]
+    [attempt] = delivery["attempt_log"]
+    assert delivery["status"] == "pending" and attempt["status_code"] is None
+    assert "1.5s deadline" in attempt["error"]
+
+
+async def test_the_sender_gives_up_on_a_dripping_receiver_at_its_deadline(dripping):
+    sender = HttpSender(allow_private=True, timeout=5, response_cap=1_000_000, deadline=1)
+    try:
+        outcome = await asyncio.wait_for(sender.post(dripping, {"content-type": "application/json"}, "{}"), 30)
+    finally:
+        await sender.aclose()
+    assert not outcome.success and outcome.status_code is None and "deadline" in outcome.error
+
+
+async def test_secrets_in_webhook_urls_stay_out_of_logs_and_attempt_errors(notify, receiver, caplog):
+    secret = "/hooks/T000/SECRETPATH?token=SECRETQUERY"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}{secret}"
+    redirecting = f"http://127.0.0.1:{receiver.server.server_address[1]}{secret}"
+    receiver.answer((301, {"Location": f"http://127.0.0.1:1/moved{secret}"}))
+    auth = await signup(notify.client, "a@example.com")
+    await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
+    for url in (refused, redirecting):
+        assert (await notify.client.post("/v1/webhooks", headers=auth, json={"url": url})).status_code == 201
+    await notify.consume(insight("An idea worth sending."))
+    caplog.set_level(logging.DEBUG, logger="podbrief_notify")
+    response = await notify.client.post("/v1/briefs", headers=auth)
+    with notify.store.engine.connect() as conn:
+        stored = list(conn.execute(sa.select(deliveries.c.last_error)).scalars())
+        stored += list(conn.execute(sa.select(delivery_attempts.c.error)).scalars())
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("podbrief"))
+    assert len(receiver.requests) == 1 and len(stored) == 4 and all("127.0.0.1" in error for error in stored)
+    assert "webhook attempt failed" in logged
+    for text in (response.text, logged, *stored):
+        assert "SECRETPATH" not in text and "SECRETQUERY" not in text

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from podbrief_runtime.safe_http import FetchError, SafeClient, TooLargeError, UnsafeURLError, resolve_and_check
+
+# Ends the dripping handlers when the module's server goes away.
+STOP = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -37,6 +41,30 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"late")
         elif self.path == "/to-metadata":
             self._redirect(302, "http://169.254.169.254/latest/meta-data/")
+        elif self.path == "/drip-body":
+            # Each byte comes well within the read timeout, so only an overall deadline ends this.
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self._drip(b"x" * 100000)
+        elif self.path == "/drip-headers":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            self._drip(b"X-Slow: " + b"a" * 100000)
+        elif self.path == "/drip-four":
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self._drip(b"abcd", every=0.25)
+
+    def _drip(self, data, every=0.5):
+        try:
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if STOP.wait(every):
+                    return
+        except OSError:
+            return  # the client gave up
 
     def _send(self, status, body):
         self.send_response(status)
@@ -57,6 +85,7 @@ def server():
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    STOP.set()
     httpd.shutdown()
 
 
@@ -133,3 +162,41 @@ async def test_a_redirect_to_a_metadata_address_is_checked_again_and_refused(ser
         assert (await client.fetch(server + "/ok", max_bytes=100)).body == b"hello"
         with pytest.raises(UnsafeURLError):
             await client.fetch(server + "/to-metadata", max_bytes=100)
+
+
+# The deadline tests bound themselves with a generous wait_for: code without a deadline fails them instead of hanging.
+GUARD = 30
+
+
+@pytest.mark.parametrize("path", ["/drip-body", "/drip-headers"])
+async def test_a_server_dripping_a_byte_every_half_second_is_cut_at_the_deadline(server, path):
+    async with SafeClient(allow_private=True, timeout=5, deadline=1.5) as client:
+        with pytest.raises(FetchError, match=r"did not finish within the 1\.5s deadline"):
+            await asyncio.wait_for(client.fetch(server + path, max_bytes=1_000_000), GUARD)
+
+
+async def test_the_deadline_defaults_to_twice_the_timeout_and_covers_a_streamed_body(server):
+    async with SafeClient(allow_private=True, timeout=1) as client:
+        assert client.deadline == 2
+
+        async def read_all() -> None:
+            async with client.stream("GET", server + "/drip-body") as (raw, _):
+                async for _chunk in raw.aiter_bytes():
+                    pass
+
+        with pytest.raises(FetchError, match="deadline"):
+            await asyncio.wait_for(read_all(), GUARD)
+
+
+async def test_a_download_cut_at_the_deadline_leaves_no_file(server, tmp_path):
+    dest = tmp_path / "audio.mp3"
+    async with SafeClient(allow_private=True, timeout=5, deadline=1) as client:
+        with pytest.raises(FetchError, match="deadline"):
+            await asyncio.wait_for(client.download(server + "/drip-body", dest, max_bytes=1_000_000), GUARD)
+    assert not dest.exists()
+
+
+async def test_a_longer_deadline_for_one_request_overrides_the_clients(server):
+    client = SafeClient(allow_private=True, timeout=5, deadline=0.1)
+    async with client, client.stream("GET", server + "/drip-four", deadline=GUARD) as (raw, _):
+        assert await raw.aread() == b"abcd"

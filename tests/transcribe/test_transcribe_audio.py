@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import socket
 import time
+from types import SimpleNamespace
 
 import pytest
 from podbrief_runtime.errors import PermanentError
+from podbrief_runtime.kafka import ConsumerLoop
 from podbrief_runtime.safe_http import FetchError, SafeClient
 from podbrief_transcribe.audio import probe, sniff
+from podbrief_transcribe.chapters import fetch_chapters
+from podbrief_transcribe.download import download_audio, fetch_text
 from podbrief_transcribe.episode import Transcriber
-from podbrief_transcribe.exceptions import AudioUnavailableError, BadAudioError
+from podbrief_transcribe.exceptions import AudioUnavailableError, BadAudioError, ChaptersError, TranscriptError
 from podbrief_transcribe.service import to_source
 from transcribe_helpers import HTML_PAGE, JPEG, episode_event, lavf_mp3, mp3
 
@@ -99,7 +105,7 @@ async def test_a_server_that_trickles_bytes_cannot_hold_the_worker_past_the_dead
     settings.download_timeout_seconds = 1.5
     url = loopback.serve("/slow.mp3", mp3("ep1")[:5000], "audio/mpeg", drip=0.05)
     started = time.monotonic()
-    with pytest.raises(FetchError, match="longer than 2 s"):
+    with pytest.raises(FetchError, match="within the 1.5s deadline"):
         await _recognise(settings, engine, url)
     assert time.monotonic() - started < 4
     assert list(settings.audio_dir.iterdir()) == []
@@ -111,6 +117,47 @@ async def test_private_addresses_are_refused_unless_allowed(settings, engine, lo
     with pytest.raises(AudioUnavailableError, match="non-public address"):
         await _recognise(settings, engine, url)
     assert loopback.hits == {}
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self.headers: list[dict[str, bytes]] = []
+
+    async def send_and_wait(self, topic, value, key=None, headers=None):
+        self.headers.append(dict(headers))
+
+
+async def test_secrets_in_episode_urls_stay_out_of_errors_logs_and_dead_letters(loopback, tmp_path, caplog):
+    secret = "/SECRETPATH.mp3?token=SECRETQUERY"
+    server_error = loopback.serve("/down" + secret, b"", status=500)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}/private{secret}"
+    failures: list[Exception] = []
+    async with SafeClient(allow_private=True, timeout=2) as client:
+        for url in (loopback.url("/gone" + secret), server_error, refused):
+            with pytest.raises((AudioUnavailableError, FetchError)) as caught:
+                await download_audio(client, url, tmp_path / "ep.audio", max_bytes=1 << 20, deadline=10)
+            failures.append(caught.value)
+        with pytest.raises(TranscriptError) as caught:
+            await fetch_text(client, loopback.url("/transcript" + secret), max_bytes=1000)
+        failures.append(caught.value)
+        with pytest.raises(ChaptersError) as caught:
+            await fetch_chapters(client, refused, max_bytes=1000)
+        failures.append(caught.value)
+    # What the consumer loop does with a handler's last failure: the error travels in the dead letter's headers.
+    producer = _Producer()
+    loop = ConsumerLoop("127.0.0.1:1", "transcribe", {}, producer, max_attempts=1)  # type: ignore[arg-type]
+    record = SimpleNamespace(topic="episodes.discovered", partition=0, offset=1, key=b"k", value=b"{}")
+    caplog.set_level(logging.INFO, logger="podbrief_runtime")
+    for exc in failures:
+        await loop.dead_letter(record, exc, attempts=1)  # type: ignore[arg-type]
+    await loop.consumer.stop()  # never started; stopping it only releases it
+    headers = [h["error"].decode() for h in producer.headers]
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("podbrief"))
+    assert len(headers) == 5 and all("127.0.0.1" in text for text in headers)
+    for text in (*map(str, failures), *headers, logged):
+        assert "SECRETPATH" not in text and "SECRETQUERY" not in text
 
 
 def test_sniffing_names_what_a_file_is():

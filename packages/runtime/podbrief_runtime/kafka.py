@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from podbrief_runtime.errors import PermanentError
 from podbrief_runtime.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
+from podbrief_runtime.redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,12 @@ class ConsumerLoop:
                     return
                 log.warning(
                     "handler failed, retrying",
-                    extra={"topic": record.topic, "event_id": event.event_id, "attempt": attempt, "error": repr(exc)},
+                    extra={
+                        "topic": record.topic,
+                        "event_id": event.event_id,
+                        "attempt": attempt,
+                        "error": redact_text(repr(exc)),
+                    },
                 )
                 await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
                 continue
@@ -260,8 +266,10 @@ class ConsumerLoop:
     async def dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
         """Publish the original payload to the topic's `.dlq` twin with the error in headers."""
         HANDLED.labels(topic=record.topic, outcome="dead_lettered").inc()
+        # Error texts quote URLs (feeds, audio, webhooks) whose path or query may hold a secret.
+        error = redact_text(f"{type(exc).__name__}: {exc}")
         headers = [
-            ("error", f"{type(exc).__name__}: {exc}"[:2000].encode()),
+            ("error", error[:2000].encode()),
             ("attempts", str(attempts).encode()),
             ("source_topic", record.topic.encode()),
             ("source_partition", str(record.partition).encode()),
@@ -274,7 +282,7 @@ class ConsumerLoop:
                 "topic": record.topic,
                 "offset": record.offset,
                 "attempts": attempts,
-                "error": f"{type(exc).__name__}: {exc}"[:500],
+                "error": error[:500],
             },
         )
 

@@ -1,4 +1,8 @@
-"""Logging set-up: human-readable by default, one JSON object per line when asked."""
+"""Logging set-up: human-readable by default, one JSON object per line when asked.
+
+Every URL in a log line is redacted to scheme, host and port: whatever a message, a field or a
+traceback quotes, a secret in a URL's path or query does not reach the logs.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from podbrief_runtime.redact import redact_text
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -23,7 +29,8 @@ class JsonFormatter(logging.Formatter):
         data.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        # Redacted field by field: a URL cut out of the serialised line could take a JSON escape with it.
+        return json.dumps({k: redact_text(v) if isinstance(v, str) else v for k, v in data.items()}, default=str)
 
 
 class TextFormatter(logging.Formatter):
@@ -32,7 +39,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         extra = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD)
-        return f"{line} {extra}" if extra else line
+        return redact_text(f"{line} {extra}" if extra else line)
 
 
 def setup_logging(service: str, fmt: str = "text", level: str = "INFO") -> None:

@@ -37,6 +37,8 @@ def build(settings: Settings, store: Store, emitted: Callable[[], None] = lambda
         max_redirects=settings.max_redirects,
         user_agent=settings.user_agent,
         max_connections=settings.max_in_flight,
+        # A fetch may use the whole poll budget; the poller's own deadline also covers the parse.
+        deadline=settings.poll_deadline,
     )
     poller = FeedPoller(client, max_bytes=settings.max_feed_bytes, deadline=settings.poll_deadline)
     policy = SchedulePolicy(interval=settings.poll_interval, jitter=settings.poll_jitter, backoff_max=settings.backoff_max)

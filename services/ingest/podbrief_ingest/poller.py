@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 
+from podbrief_runtime.redact import redact_url
 from podbrief_runtime.safe_http import FetchError, Response, SafeClient, UnsafeURLError, parse_retry_after
 
 from podbrief_ingest.exceptions import FeedError
@@ -86,15 +87,21 @@ class FeedPoller:
             wait = f"; retrying after {retry_after:.0f}s as asked" if retry_after is not None else ""
             return PollResult.failed(feed, polled_at, f"HTTP {response.status} {_reason(response.status)}{wait}", retry_after)
         if response.status != HTTPStatus.OK:
-            return PollResult.failed(feed, polled_at, f"HTTP {response.status} {_reason(response.status)} from {response.url}")
+            return PollResult.failed(
+                feed, polled_at, f"HTTP {response.status} {_reason(response.status)} from {redact_url(response.url)}"
+            )
         parsed = await asyncio.to_thread(self.parse, response.body, response.url, _charset(response.headers.get("content-type")))
         etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
         if parsed.new_feed_url and parsed.new_feed_url != url:
-            log.info("feed moved", extra={"feed_id": feed.feed_id, "from": url, "to": parsed.new_feed_url})
+            log.info(
+                "feed moved", extra={"feed_id": feed.feed_id, "from": redact_url(url), "to": redact_url(parsed.new_feed_url)}
+            )
             # Validators belong to the old URL; the next poll fetches the new one in full.
             url, etag, last_modified = parsed.new_feed_url, None, None
         elif moved:
-            log.info("feed moved permanently", extra={"feed_id": feed.feed_id, "from": feed.url, "to": url})
+            log.info(
+                "feed moved permanently", extra={"feed_id": feed.feed_id, "from": redact_url(feed.url), "to": redact_url(url)}
+            )
         blocked = parsed.blocked_by is not None
         return PollResult(
             feed_id=feed.feed_id,

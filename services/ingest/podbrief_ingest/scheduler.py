@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from podbrief_runtime.redact import redact_text, redact_url
 from podbrief_runtime.store import Store
 
 from podbrief_ingest import registry
@@ -92,7 +93,7 @@ class Scheduler:
             result = await self.poller.poll_feed(feed)
         except Exception as exc:
             # A bug in one poll must not stop the others; the feed shows it and is retried with backoff.
-            log.exception("poll crashed", extra={"feed_id": feed.feed_id, "url": feed.url})
+            log.exception("poll crashed", extra={"feed_id": feed.feed_id, "url": redact_url(feed.url)})
             result = PollResult.failed(feed, self.clock(), f"internal error while polling: {type(exc).__name__}")
         failures = self.policy.failures_after(feed.failures, result)
         next_poll_at = self.policy.next_poll_at(result, failures, self.rng)
@@ -104,9 +105,11 @@ class Scheduler:
             return
         if recorded.announced or recorded.status_emitted:
             self.emitted()
+        # A poll error may quote a feed URL, and private feeds carry their token in it.
+        error = redact_text(result.error) if result.error else None
         log.info(
             "polled",
-            extra={"feed_id": feed.feed_id, "status": result.status, "new_episodes": recorded.announced, "error": result.error},
+            extra={"feed_id": feed.feed_id, "status": result.status, "new_episodes": recorded.announced, "error": error},
         )
 
     async def _idle(self) -> None:

@@ -130,6 +130,7 @@ def build_context(
     sender = sender or HttpSender(
         allow_private=settings.allow_private_urls,
         timeout=settings.webhook_timeout_s,
+        deadline=settings.webhook_deadline_s,
         response_cap=settings.webhook_response_cap,
         per_host=settings.webhook_connections_per_host,
     )

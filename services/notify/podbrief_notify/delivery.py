@@ -15,9 +15,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
+from podbrief_runtime.redact import redact_url
 from podbrief_runtime.safe_http import FetchError, SafeClient, UnsafeURLError, parse_retry_after
 from podbrief_runtime.store import Store
 from sqlalchemy import bindparam, insert, or_, select, update
@@ -63,14 +64,26 @@ class _Host:
 class HttpSender:
     """The real sender: SafeClient (private addresses refused unless allowed), no redirects followed, capped body.
 
+    Each request, connecting and reading the answer included, ends at `deadline` seconds (default
+    twice `timeout`) however slowly the receiver answers.
+
     One small connection pool per receiving origin, and requests beyond its size wait on a
     semaphore: httpx's pool does bookkeeping over all its connections and queued requests on
     every request, which made one big shared pool the bottleneck.
     """
 
-    def __init__(self, allow_private: bool, timeout: float, response_cap: int, per_host: int = 8, max_hosts: int = 256) -> None:
+    def __init__(
+        self,
+        allow_private: bool,
+        timeout: float,
+        response_cap: int,
+        per_host: int = 8,
+        max_hosts: int = 256,
+        deadline: float | None = None,
+    ) -> None:
         self.allow_private = allow_private
         self.timeout = timeout
+        self.deadline = 2 * timeout if deadline is None else deadline
         self.response_cap = response_cap
         self.per_host = per_host
         self.max_hosts = max_hosts
@@ -86,7 +99,9 @@ class HttpSender:
         origin = f"{parts.scheme}://{parts.netloc}"
         host = self._hosts.get(origin)
         if host is None:
-            client = SafeClient(allow_private=self.allow_private, timeout=self.timeout, max_connections=self.per_host)
+            client = SafeClient(
+                allow_private=self.allow_private, timeout=self.timeout, max_connections=self.per_host, deadline=self.deadline
+            )
             host = self._hosts[origin] = _Host(client, asyncio.Semaphore(self.per_host))
             idle = [o for o, h in self._hosts.items() if not h.busy and o != origin]
             for stale in idle[: max(0, len(self._hosts) - self.max_hosts)]:
@@ -118,7 +133,7 @@ class HttpSender:
                 status = raw.status_code
                 error = None
                 if 300 <= status < 400:
-                    error = f"redirect ({status}) to {raw.headers.get('location', '?')} not followed"
+                    error = f"redirect ({status}) to {_location(url, raw.headers.get('location'))} not followed"
                 elif not 200 <= status < 300:
                     error = f"HTTP {status}"
                 return done(status, error, text, raw.headers.get("retry-after"))
@@ -138,6 +153,16 @@ class HttpSender:
         except httpx.HTTPError:
             pass
         return bytes(chunks[: self.response_cap]).decode("utf-8", errors="replace") if chunks else None
+
+
+def _location(url: str, location: str | None) -> str:
+    # Stored and shown to the user: where a redirect points, without the secret its path or query may carry.
+    if not location:
+        return "?"
+    try:
+        return redact_url(urljoin(url, location))
+    except ValueError:
+        return "<unreadable URL>"
 
 
 @dataclass(frozen=True)

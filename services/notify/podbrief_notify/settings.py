@@ -28,7 +28,10 @@ class Settings(ServiceSettings):
     opml_max_feeds: int = Field(default=500, ge=1, description="Most feeds one OPML import may add.")
     max_subscriptions: int = Field(default=1000, ge=1, description="Most subscriptions one user may hold.")
     max_webhooks: int = Field(default=10, ge=1, description="Most webhook endpoints one user may register.")
-    webhook_timeout_s: float = Field(default=15.0, gt=0, description="Timeout of one webhook request.")
+    webhook_timeout_s: float = Field(default=15.0, gt=0, description="Timeout of each connect and read of a webhook request.")
+    webhook_deadline_s: float = Field(
+        default=30.0, gt=0, description="Most time one webhook request may take, connecting and reading the answer included."
+    )
     webhook_retry_window_h: float = Field(default=24.0, gt=0, description="How long a failing delivery keeps being retried.")
     webhook_response_cap: int = Field(default=1024, ge=0, description="Bytes of a webhook response body read and kept.")
     delivery_interval_s: float = Field(default=1.0, gt=0, description="How often the delivery loop looks for due retries.")

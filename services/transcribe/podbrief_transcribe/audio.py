@@ -85,7 +85,10 @@ def probe(path: Path, *, declared_duration: float | None = None, min_seconds: fl
         raise BadAudioError(f"the file is truncated: {info.duration:.0f} s of audio where its header declares {header:.0f} s")
     if declared_duration and not DECLARED_TOLERANCE <= info.duration / declared_duration <= 1 / DECLARED_TOLERANCE:
         # Metadata never vetoes content: the file decoded whole, so the feed's figure is what is wrong.
-        note = f"the audio is {info.duration:.0f} s long where the feed declares {declared_duration:.0f} s; the feed's figure is ignored"
+        note = (
+            f"the audio is {info.duration:.0f} s long where the feed declares {declared_duration:.0f} s; "
+            "the feed's figure is ignored"
+        )
         info = replace(info, notes=(*info.notes, note))
     return info
 

@@ -10,6 +10,7 @@ import json
 import math
 
 import httpx
+from podbrief_runtime.redact import redact_url
 from podbrief_runtime.safe_http import FetchError, SafeClient, UnsafeURLError
 
 from podbrief_transcribe.exceptions import ChaptersError
@@ -21,9 +22,9 @@ async def fetch_chapters(client: SafeClient, url: str, *, max_bytes: int) -> lis
     try:
         response = await client.fetch(url, max_bytes=max_bytes)
     except (FetchError, UnsafeURLError, httpx.HTTPError) as exc:
-        raise ChaptersError(f"cannot fetch the chapters {url}: {exc}") from exc
+        raise ChaptersError(f"cannot fetch the chapters {redact_url(url)}: {exc}") from exc
     if response.status != 200:
-        raise ChaptersError(f"HTTP {response.status} fetching the chapters {url}")
+        raise ChaptersError(f"HTTP {response.status} fetching the chapters {redact_url(url)}")
     return parse_chapters(response.body.decode("utf-8-sig", errors="replace"))
 
 

@@ -1,17 +1,17 @@
 """Fetching an episode's audio into the cache and its publisher transcripts into memory.
 
-Both go through SafeClient (SSRF checks, per-read timeouts, checked redirects). Errors that a
-retry cannot fix (refused URL, 404, too large, not audio) are permanent; the rest (timeouts,
-5xx, broken connections) are left to the consumer's retries.
+Both go through SafeClient (SSRF checks, per-read timeouts and an overall deadline, checked
+redirects). Errors that a retry cannot fix (refused URL, 404, too large, not audio) are permanent;
+the rest (timeouts, 5xx, broken connections) are left to the consumer's retries.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 import httpx
+from podbrief_runtime.redact import redact_url
 from podbrief_runtime.safe_http import FetchError, SafeClient, UnsafeURLError
 
 from podbrief_transcribe.audio import SNIFF_BYTES, sniff
@@ -28,11 +28,7 @@ async def download_audio(client: SafeClient, url: str, dest: Path, *, max_bytes:
     """
     part = dest.with_name(dest.name + ".part")
     try:
-        async with asyncio.timeout(deadline):
-            size = await _stream_to(client, url, part, max_bytes)
-    except TimeoutError as exc:
-        part.unlink(missing_ok=True)
-        raise FetchError(f"downloading {url} took longer than {deadline:.0f} s") from exc
+        size = await _stream_to(client, url, part, max_bytes, deadline)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -40,9 +36,10 @@ async def download_audio(client: SafeClient, url: str, dest: Path, *, max_bytes:
     return size
 
 
-async def _stream_to(client: SafeClient, url: str, part: Path, max_bytes: int) -> int:
+async def _stream_to(client: SafeClient, url: str, part: Path, max_bytes: int, deadline: float) -> int:
     try:
-        async with client.stream("GET", url) as (raw, response):
+        # The client ends the whole download, slow drips included, at `deadline` with a FetchError.
+        async with client.stream("GET", url, deadline=deadline) as (raw, response):
             _check_status(raw.status_code, response.url)
             declared = int(raw.headers.get("content-length") or 0)
             if declared > max_bytes:
@@ -66,9 +63,9 @@ async def _stream_to(client: SafeClient, url: str, part: Path, max_bytes: int) -
     except UnsafeURLError as exc:
         raise AudioUnavailableError(f"refused audio URL: {exc}") from exc
     except httpx.TimeoutException as exc:
-        raise FetchError(f"timed out reading {url}") from exc
+        raise FetchError(f"timed out reading {redact_url(url)}") from exc
     except httpx.HTTPError as exc:
-        raise FetchError(f"connection broke while reading {url}: {type(exc).__name__}: {exc}") from exc
+        raise FetchError(f"connection broke while reading {redact_url(url)}: {type(exc).__name__}: {exc}") from exc
 
 
 async def fetch_text(client: SafeClient, url: str, *, max_bytes: int) -> tuple[str, str]:
@@ -76,9 +73,9 @@ async def fetch_text(client: SafeClient, url: str, *, max_bytes: int) -> tuple[s
     try:
         response = await client.fetch(url, max_bytes=max_bytes)
     except (FetchError, UnsafeURLError) as exc:
-        raise TranscriptError(f"cannot fetch the transcript {url}: {exc}") from exc
+        raise TranscriptError(f"cannot fetch the transcript {redact_url(url)}: {exc}") from exc
     if response.status != 200:
-        raise TranscriptError(f"HTTP {response.status} fetching the transcript {url}")
+        raise TranscriptError(f"HTTP {response.status} fetching the transcript {redact_url(url)}")
     media_type = response.headers.get("content-type", "")
     charset = re.search(r"charset=\"?([\w.:-]+)", media_type)
     try:
@@ -92,8 +89,8 @@ def _check_status(status: int, url: str) -> None:
     if status == 200:
         return
     if 400 <= status < 500 and status not in _RETRYABLE_4XX:
-        raise AudioUnavailableError(f"HTTP {status} fetching the audio {url}")
-    raise FetchError(f"HTTP {status} fetching the audio {url}")
+        raise AudioUnavailableError(f"HTTP {status} fetching the audio {redact_url(url)}")
+    raise FetchError(f"HTTP {status} fetching the audio {redact_url(url)}")
 
 
 def _check_head(head: bytes, content_type: str) -> None:
