@@ -1,7 +1,8 @@
-"""Fixtures of the notify tests: the app on SQLite and on PostgreSQL, a fake clock, a real webhook receiver."""
+"""Fixtures of the notify tests: the app on SQLite and on PostgreSQL, a fake clock, a real webhook receiver and SMTP server."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from podbrief_contracts import Event
 from podbrief_notify.api.app import create_app
 from podbrief_notify.context import Context, build_context
@@ -19,7 +21,7 @@ from podbrief_notify.settings import Settings
 from podbrief_notify.storage import open_store
 from podbrief_runtime.store import Store
 
-from .helpers import EMBEDDER, FakeClock, Receiver, start_receiver
+from .helpers import EMBEDDER, Collector, FakeClock, Receiver, smtp_settings, start_receiver
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -63,6 +65,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         data_dir=tmp_path,
         allow_private_urls=True,
         rate_limit_per_minute=0,
+        signup_per_address_per_hour=0,
+        signup_per_hour=0,
         webhook_timeout_s=2.0,
         public_base_url="http://testserver",
     )
@@ -106,3 +110,26 @@ async def notify(
         yield Notify(client, context, store, clock, Handlers(store, clock), emitted)
     await context.deliverer.sender.aclose()  # type: ignore[attr-defined]
     store.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Collector, int]]:
+    """A real SMTP server (aiosmtpd) on loopback: what it accepted, and its port."""
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield collector, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_on(smtp: tuple[Collector, int], settings_overrides: dict[str, object]) -> Collector:
+    """The app under test sends its email to the `smtp` server."""
+    settings_overrides.update(smtp_settings(smtp[1]))
+    return smtp[0]

@@ -1,13 +1,16 @@
-"""Builders shared by the notify tests: events, sign-up, a fake clock and a real loopback webhook receiver."""
+"""Builders shared by the notify tests: events, sign-up, a fake clock, a real loopback webhook receiver and SMTP collector."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -155,3 +158,36 @@ def start_receiver() -> Receiver:
     holder["r"] = Receiver(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return holder["r"]
+
+
+class Collector:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+    def confirmation_links(self, to: str) -> list[str]:
+        """The links of the confirmation emails sent to `to`, oldest first."""
+        found = []
+        for _, recipients, message in self.messages:
+            if recipients == [to] and message["Subject"].startswith("Confirm"):
+                found += re.findall(r"https?://\S+/v1/users/confirm\?token=\S+", message.get_content())
+        return found
+
+
+def smtp_settings(port: int, **extra: object) -> dict[str, object]:
+    """Settings that send email through the loopback SMTP server on `port`."""
+    values = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False, "smtp_from": "podbrief <brief@localhost>"}
+    return {**values, **extra}
+
+
+async def confirm_email(client: httpx.AsyncClient, collector: Collector, to: str) -> None:
+    """Open the newest confirmation link emailed to `to`, as its owner would."""
+    link = httpx.URL(collector.confirmation_links(to)[-1])
+    response = await client.get(link.raw_path.decode())
+    assert response.status_code == 200, response.text

@@ -1,4 +1,4 @@
-"""Isolation between users, rate limiting, health and metrics, the one error body."""
+"""Isolation between users, rate limiting, health and metrics (public only by setting), the one error body."""
 
 from __future__ import annotations
 
@@ -62,8 +62,14 @@ def test_the_token_bucket_refills_over_time():
     assert RateLimiter(per_minute=0, burst=1).check("k") is None
 
 
-async def test_health_and_metrics_answer_without_a_key(notify):
+async def test_health_answers_without_a_key_and_metrics_are_not_on_the_api_port_by_default(notify):
     assert (await notify.client.get("/healthz")).json() == {"status": "ok"}
+    metrics = await notify.client.get("/metrics")
+    assert metrics.status_code == 404 and metrics.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"metrics_public": True}])
+async def test_metrics_answer_on_the_api_port_when_made_public(notify, settings_overrides):
     metrics = await notify.client.get("/metrics")
     assert metrics.status_code == 200 and "podbrief_briefs_total" in metrics.text
 

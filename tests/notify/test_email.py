@@ -7,17 +7,16 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
+import sqlalchemy as sa
 from podbrief_notify.briefs import BriefOptions
 from podbrief_notify.scheduler import Scheduler
 from podbrief_notify.storage import open_store
+from podbrief_notify.tables import users
 from prometheus_client import REGISTRY
 
-from .helpers import EMBEDDER, FakeClock, feed_url, insight, signup
+from .helpers import EMBEDDER, FakeClock, confirm_email, feed_url, insight, signup, smtp_settings
 
 TEXTS = [
     "Leaked source code spreads in minutes, but model weights stay protected.",
@@ -25,40 +24,13 @@ TEXTS = [
 ]
 
 
-class Collector:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Collector, int]]:
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield collector, controller.port
-    controller.stop()
-
-
-def _smtp_settings(port: int, **extra: object) -> dict[str, object]:
-    values = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False, "smtp_from": "podbrief <brief@localhost>"}
-    return {**values, **extra}
-
-
-async def _user_with_insights(notify, receiver=None) -> dict[str, str]:
+async def _user_with_insights(notify, receiver=None, smtp=None) -> dict[str, str]:
+    """A user with two insights to send; their address confirmed through the link `smtp` got, when given."""
     auth = await signup(notify.client, "reader@example.com", timezone="UTC", brief_hour=0)
+    if smtp is not None:
+        await notify.context.mailer.drain(10)
+        await confirm_email(notify.client, smtp, "reader@example.com")
+        smtp.messages.clear()
     await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
     if receiver is not None:
         await notify.client.post("/v1/webhooks", headers=auth, json={"url": receiver.url})
@@ -74,14 +46,8 @@ async def _post_brief(notify, auth) -> dict:
     return response.json()
 
 
-@pytest.fixture
-def smtp_on(smtp, settings_overrides):
-    settings_overrides.update(_smtp_settings(smtp[1]))
-    return smtp[0]
-
-
 async def test_a_brief_is_emailed_to_its_user_as_text_and_the_same_html_as_its_page(smtp_on, notify):
-    auth = await _user_with_insights(notify)
+    auth = await _user_with_insights(notify, smtp=smtp_on)
     brief = await _post_brief(notify, auth)
 
     assert len(smtp_on.messages) == 1
@@ -100,7 +66,7 @@ async def test_a_brief_is_emailed_to_its_user_as_text_and_the_same_html_as_its_p
 
 
 async def test_a_scheduled_brief_is_emailed_too(smtp_on, notify, store_url):
-    await _user_with_insights(notify)
+    await _user_with_insights(notify, smtp=smtp_on)
     loop = asyncio.get_running_loop()
     mailer = notify.context.mailer
     # Wired as __main__ wires it: built in a worker thread, emailed on the event loop.
@@ -136,7 +102,7 @@ def failing_smtp(request, settings_overrides) -> Iterator[None]:
     """An SMTP address where nothing answers: refused at once, or accepted and then silent until the timeout."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    settings_overrides.update(_smtp_settings(listener.getsockname()[1], smtp_timeout_s=0.5))
+    settings_overrides.update(smtp_settings(listener.getsockname()[1], smtp_timeout_s=0.5))
     if request.param == "silent":
         listener.listen()
     else:
@@ -147,6 +113,10 @@ def failing_smtp(request, settings_overrides) -> Iterator[None]:
 
 async def test_an_smtp_server_that_fails_does_not_stop_the_webhook(failing_smtp, notify, receiver):
     auth = await _user_with_insights(notify, receiver)
+    # The confirmation email could not go out either: the address is marked confirmed here, so the brief is tried.
+    with notify.store.engine.begin() as conn:
+        conn.execute(sa.update(users).values(email_confirmed_at=notify.clock.now()))
+    await notify.context.mailer.drain(10)
     failed = _failed_emails()
     response = await notify.client.post("/v1/briefs", headers=auth)
     assert response.status_code == 201, response.text

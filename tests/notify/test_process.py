@@ -53,13 +53,14 @@ async def _subscribed_event(bootstrap: str, subscription_id: str, timeout: float
 
 
 async def test_the_notify_process_serves_the_api_consumes_insights_and_stops_on_sigterm(kafka_broker, receiver, tmp_path: Path):
-    port = free_port()
+    port, health_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "PODBRIEF_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
         "PODBRIEF_DATA_DIR": str(tmp_path),
         "PODBRIEF_API_PORT": str(port),
+        "PODBRIEF_HEALTH_PORT": str(health_port),
         "PODBRIEF_ALLOW_PRIVATE_URLS": "true",
         "PODBRIEF_PUBLIC_BASE_URL": base,
     }
@@ -96,6 +97,10 @@ async def test_the_notify_process_serves_the_api_consumes_insights_and_stops_on_
             assert data["items"][0]["text"] == "A process-level idea."
             page = await client.get(data["html_url"])
             assert page.status_code == 200 and "A process-level idea." in page.text
+            # Metrics are for the operator's health port, not the public API port.
+            assert (await client.get("/metrics")).status_code == 404
+            metrics = await client.get(f"http://127.0.0.1:{health_port}/metrics")
+            assert metrics.status_code == 200 and 'podbrief_briefs_total{trigger="requested"} 1.0' in metrics.text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         log = (tmp_path / "notify.log").read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from podbrief_notify.tables import users
+from podbrief_notify.tables import api_keys, users
 
 from .helpers import signup
 
@@ -21,8 +21,9 @@ async def test_signup_returns_the_key_once_and_stores_only_its_hash(notify):
     assert key.startswith("pb_") and len(key) >= 40
     with notify.store.engine.connect() as conn:
         row = conn.execute(sa.select(users)).one()
-    assert row.api_key_hash == hashlib.sha256(key.encode()).hexdigest()
-    assert key not in str(row._asdict().values())
+        stored = conn.execute(sa.select(api_keys)).one()
+    assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest() and stored.id == body["api_key_id"]
+    assert key not in str(row._asdict().values()) and key not in str(stored._asdict().values())
     me = await notify.client.get("/v1/me", headers={"Authorization": f"Bearer {key}"})
     assert me.status_code == 200
     assert "api_key" not in me.json()

@@ -197,7 +197,7 @@ async def test_an_unusable_transcript_falls_through_to_the_next_one(settings, lo
 async def test_an_oversized_transcript_is_refused(settings, loopback):
     settings.max_transcript_bytes = 100
     ref = TranscriptRef(url=loopback.serve("/t.vtt", VTT.encode(), "text/vtt"), type="text/vtt")
-    link = to_source(episode_event("x", transcripts=[ref])).transcripts[0]
+    link = to_source(episode_event("https://example.com/ep1.mp3", transcripts=[ref])).transcripts[0]
     async with SafeClient(allow_private=True) as client:
         with pytest.raises(TranscriptError, match="larger than 100"):
             await Transcriber(settings, engine=None, client=client).publisher_transcript(link, None)  # type: ignore[arg-type]

@@ -16,8 +16,10 @@ from podbrief_contracts.events import (
     Segment,
     TranscriptReady,
     TranscriptRef,
+    WebUrl,
     episode_id_for,
     feed_id_for,
+    is_web_url,
     stable_id,
 )
 from podbrief_contracts.topics import DLQ_SUFFIX, PARTITIONS, all_topics, dlq
@@ -40,9 +42,11 @@ __all__ = [
     "Segment",
     "TranscriptReady",
     "TranscriptRef",
+    "WebUrl",
     "all_topics",
     "dlq",
     "episode_id_for",
     "feed_id_for",
+    "is_web_url",
     "stable_id",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # 2 added `Segment.speaker`, `TranscriptReady.chapters` and `InsightCreated.quote`/`speaker`/`chapter`, all optional,
 # so version 1 events still parse. Only those two event types are written as version 2; the others keep writing 1,
@@ -33,6 +34,29 @@ def feed_id_for(feed_url: str) -> str:
 def episode_id_for(feed_id: str, guid: str) -> str:
     """The id of an episode: its feed plus its GUID (or enclosure URL when it has none)."""
     return stable_id("episode", feed_id, guid)
+
+
+def is_web_url(value: str) -> bool:
+    """Whether `value` is an absolute http(s) URL with a host: the only kind of link the events carry.
+
+    Parsed as browsers do (surrounding blanks dropped, tabs and newlines ignored, any case), so
+    ` JavaScript:alert(1)`, `java\nscript:...`, `data:` and `vbscript:` are all refused.
+    """
+    try:
+        parts = urlsplit(value.strip())
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False
+
+
+def _web_url(value: str) -> str:
+    if not is_web_url(value):
+        raise ValueError("must be an absolute http(s) URL")
+    return value.strip()
+
+
+# A URL field of an event: a plain string on the wire (the schema and its versions are unchanged), only http(s).
+WebUrl = Annotated[str, AfterValidator(_web_url)]
 
 
 def _now() -> datetime:
@@ -73,7 +97,7 @@ class FeedSubscribed(Event):
     topic: ClassVar[str] = "feeds.subscribed"
 
     feed_id: str = Field(description="Stable id of the feed (derived from its URL).", examples=["9d1e..."])
-    feed_url: str = Field(description="The feed's URL as the user gave it.", examples=["https://example.com/feed.xml"])
+    feed_url: WebUrl = Field(description="The feed's URL as the user gave it.", examples=["https://example.com/feed.xml"])
     subscription_id: str | None = Field(
         default=None, description="The notify subscription that asked for the feed.", examples=["b1c2..."]
     )
@@ -88,7 +112,7 @@ class FeedStatusChanged(Event):
     topic: ClassVar[str] = "feeds.status"
 
     feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
-    feed_url: str = Field(
+    feed_url: WebUrl = Field(
         description="The feed's current URL (after permanent redirects).", examples=["https://example.com/feed.xml"]
     )
     title: str | None = Field(default=None, description="The podcast's title, once known.", examples=["The Signal Hour"])
@@ -113,7 +137,7 @@ class TranscriptRef(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    url: str = Field(description="Where the transcript is.", examples=["https://example.com/ep1.vtt"])
+    url: WebUrl = Field(description="Where the transcript is.", examples=["https://example.com/ep1.vtt"])
     type: str = Field(description="Its media type.", examples=["text/vtt"])
     language: str | None = Field(default=None, description="Its language, if given.", examples=["en"])
 
@@ -125,25 +149,25 @@ class EpisodeDiscovered(Event):
 
     episode_id: str = Field(description="Stable id of the episode (feed id + GUID).", examples=["3a7f..."])
     feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
-    feed_url: str = Field(description="The feed's URL.", examples=["https://example.com/feed.xml"])
+    feed_url: WebUrl = Field(description="The feed's URL.", examples=["https://example.com/feed.xml"])
     podcast_title: str = Field(description="The show's title.", examples=["The Signal Hour"])
-    podcast_image: str | None = Field(
+    podcast_image: WebUrl | None = Field(
         default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"]
     )
     guid: str = Field(description="The episode's GUID, or its enclosure URL when it has none.", examples=["signal-hour-ep1"])
     title: str = Field(description="The episode's title.", examples=["Open weights and leaks"])
-    link: str | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
+    link: WebUrl | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
     published_at: datetime | None = Field(
         default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"]
     )
-    enclosure_url: str = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
+    enclosure_url: WebUrl = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
     enclosure_type: str | None = Field(default=None, description="Media type of the audio.", examples=["audio/mpeg"])
     enclosure_length: int | None = Field(default=None, description="Declared size of the audio in bytes.", examples=[1048576])
     duration_seconds: float | None = Field(default=None, description="Declared duration (itunes:duration).", examples=[125.0])
     transcripts: list[TranscriptRef] = Field(
         default_factory=list, description="Publisher transcripts; transcribe prefers them over speech recognition."
     )
-    chapters_url: str | None = Field(
+    chapters_url: WebUrl | None = Field(
         default=None, description="`podcast:chapters` URL, if any.", examples=["https://example.com/ep1.json"]
     )
 
@@ -189,12 +213,12 @@ class EpisodeRef(BaseModel):
     episode_id: str = Field(description="Stable id of the episode.", examples=["3a7f..."])
     feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
     podcast_title: str = Field(description="The show's title.", examples=["The Signal Hour"])
-    podcast_image: str | None = Field(
+    podcast_image: WebUrl | None = Field(
         default=None, description="The show's artwork URL.", examples=["https://example.com/cover.png"]
     )
     episode_title: str = Field(description="The episode's title.", examples=["Open weights and leaks"])
-    episode_link: str | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
-    enclosure_url: str = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
+    episode_link: WebUrl | None = Field(default=None, description="The episode's web page.", examples=["https://example.com/ep1"])
+    enclosure_url: WebUrl = Field(description="URL of the audio file.", examples=["https://example.com/ep1.mp3"])
     published_at: datetime | None = Field(
         default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"]
     )

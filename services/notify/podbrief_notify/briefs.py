@@ -17,7 +17,7 @@ from sqlalchemy import Row, and_, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from podbrief_notify.embedder import Embedder
-from podbrief_notify.exceptions import NotFound
+from podbrief_notify.exceptions import Gone, NotFound
 from podbrief_notify.insights import describe, shows_per_cluster
 from podbrief_notify.keys import new_delivery_id
 from podbrief_notify.ranking import Pool, Tastes, Weights, rank
@@ -112,7 +112,8 @@ def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, o
     )
     picked = rank(pool, tastes_for(session, user, embedder, dim), user.brief_size, options.weights)[0]
     chosen = [rows[i] for i in picked]
-    return [{**item, "rank": n} for n, item in enumerate(describe(session, chosen), start=1)]
+    followed = subscribed_feed_ids(session, user.id)
+    return [{**item, "rank": n} for n, item in enumerate(describe(session, chosen, followed), start=1)]
 
 
 def note_for(count: int, size: int) -> str | None:
@@ -209,11 +210,17 @@ def get_brief(session: Session, user_id: str, brief_id: str) -> Row[Any]:
     return row
 
 
-def brief_by_token(session: Session, brief_id: str, token: str) -> Row[Any]:
-    """A brief opened by the token in its HTML link; NotFound when the token does not match."""
+def brief_by_token(session: Session, brief_id: str, token: str, now: datetime, valid_for: timedelta) -> Row[Any]:
+    """A brief opened by the token in its HTML link; NotFound when the token does not match, Gone once it expired."""
     row = session.execute(select(briefs).where(briefs.c.id == brief_id)).first()
     if row is None or not secrets.compare_digest(row.view_token, token):
         raise NotFound("brief not found")
+    if now - row.created_at > valid_for:
+        days = valid_for / timedelta(days=1)
+        raise Gone(
+            f"this brief link expired (links work for {days:g} day{'' if days == 1 else 's'}): open the brief with your API key, "
+            f"GET /v1/briefs/{brief_id}/html with `Authorization: Bearer <api_key>`"
+        )
     return row
 
 

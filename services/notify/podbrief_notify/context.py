@@ -16,17 +16,16 @@ from podbrief_notify.clock import Clock, SystemClock
 from podbrief_notify.delivery import Deliverer, HttpSender, Sender
 from podbrief_notify.email import Mailer
 from podbrief_notify.embedder import Embedder
-from podbrief_notify.keys import hash_api_key
+from podbrief_notify.keys import hash_api_key, user_id_for_key_hash
 from podbrief_notify.ranking import Weights
-from podbrief_notify.ratelimit import RateLimiter
+from podbrief_notify.ratelimit import RateLimiter, SignupThrottle
 from podbrief_notify.settings import Settings
-from podbrief_notify.users import user_id_for_key_hash
 
 
 class KeyCache:
     """API key hash -> user id for a short while, so most requests skip the key lookup."""
 
-    def __init__(self, ttl: float = 60.0, size: int = 50_000) -> None:
+    def __init__(self, ttl: float = 10.0, size: int = 50_000) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[str, tuple[str, float]] = {}
@@ -52,6 +51,11 @@ class KeyCache:
                     self._entries.clear()
                 self._entries[key_hash] = (user_id, now + self.ttl)
         return user_id
+
+    def forget(self, key_hash: str) -> None:
+        """Stop trusting a key at once (it was just revoked)."""
+        with self._lock:
+            self._entries.pop(key_hash, None)
 
 
 class RecentCache:
@@ -115,6 +119,12 @@ class Context:
     keys: KeyCache = field(default_factory=KeyCache)
     latest: RecentCache = field(default_factory=lambda: RecentCache(0.0))
     mailer: Mailer | None = None  # set when an SMTP server is configured
+    signups: SignupThrottle = field(default_factory=lambda: SignupThrottle(0, 0))
+
+    @property
+    def confirms_email(self) -> bool:
+        """Whether addresses must be confirmed: only when email is sent at all (without SMTP none can be)."""
+        return self.mailer is not None
 
 
 def build_context(
@@ -147,6 +157,8 @@ def build_context(
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         options=options,
         emitted=emitted,
+        keys=KeyCache(settings.api_key_cache_s),
         latest=RecentCache(settings.latest_brief_cache_s),
         mailer=Mailer(settings, store) if settings.smtp_host else None,
+        signups=SignupThrottle(settings.signup_per_address_per_hour, settings.signup_per_hour),
     )

@@ -1,4 +1,6 @@
-"""Brief emails: each committed brief also goes to the user's address when an SMTP server is configured.
+"""Emails: each committed brief also goes to the user's address when an SMTP server is configured, and
+sign-up sends a link that confirms the address. Briefs go only to confirmed addresses, so nobody can
+have podbrief mail someone else by signing up with their address.
 
 Best effort, by design: the email is sent in a background task after the brief's transaction has
 committed, with a timeout, so a slow or unreachable SMTP server never holds up the brief, its API
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
@@ -19,8 +22,8 @@ import aiosmtplib
 from podbrief_runtime.store import Store
 from sqlalchemy import select
 
-from podbrief_notify.metrics import EMAILS
-from podbrief_notify.render import clock_time, long_date, render_brief
+from podbrief_notify.metrics import CONFIRMATION_EMAILS, EMAILS
+from podbrief_notify.render import clock_time, is_link, long_date, render_brief
 from podbrief_notify.settings import Settings
 from podbrief_notify.tables import users
 
@@ -39,12 +42,10 @@ def text_of(brief: dict[str, Any]) -> str:
     if brief.get("note"):
         lines += [brief["note"], ""]
     for item in brief["items"]:
-        lines += [
-            f"{item['rank']}. {item['text']}",
-            f"   {item['show']['title']} — {item['episode']['title']}",
-            f"   Listen {clock_time(item['start'])}–{clock_time(item['end'])}: {item['link']}",
-            "",
-        ]
+        lines += [f"{item['rank']}. {item['text']}", f"   {item['show']['title']} — {item['episode']['title']}"]
+        if is_link(item.get("link")):
+            lines.append(f"   Listen {clock_time(item['start'])}–{clock_time(item['end'])}: {item['link']}")
+        lines.append("")
     lines.append(f"Read it on the web: {brief['html_url']}")
     return "\n".join(lines) + "\n"
 
@@ -63,6 +64,21 @@ def compose(brief: dict[str, Any], to: str, sender: str) -> EmailMessage:
     return message
 
 
+def confirmation(link: str, to: str, sender: str) -> EmailMessage:
+    """The message that asks the owner of `to` to confirm it by opening `link`."""
+    message = EmailMessage()
+    message["Subject"] = "Confirm your email address for podbrief"
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message.set_content(
+        "Someone (we hope you) signed up for podbrief with this address.\n\n"
+        f"Open this link to confirm it and receive your briefs by email:\n{link}\n\n"
+        "If it was not you, ignore this message: nothing else will be sent to you.\n"
+    )
+    return message
+
+
 class Mailer:
     """Sends brief emails in background tasks of the event loop it is used from."""
 
@@ -73,16 +89,26 @@ class Mailer:
 
     def submit(self, user_id: str, brief: dict[str, Any]) -> None:
         """Email a committed brief to its user in the background; call it on the event loop."""
-        task = asyncio.get_running_loop().create_task(self.send(user_id, brief))
+        self._start(self.send(user_id, brief))
+
+    def submit_confirmation(self, to: str, link: str) -> None:
+        """Email the confirmation link to a new address in the background; call it on the event loop."""
+        self._start(self.send_confirmation(to, link))
+
+    def _start(self, work: Coroutine[Any, Any, bool]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def send(self, user_id: str, brief: dict[str, Any]) -> bool:
-        """Email the brief now; False (logged, counted) when it could not be sent. Never raises."""
+        """Email the brief now, if the user's address is confirmed; False (logged, counted) when not sent. Never raises."""
         try:
             to = await asyncio.to_thread(self._address, user_id)
             if to is None:
-                return False  # the user was deleted meanwhile
+                log.info(
+                    "brief not emailed: the user has no confirmed address", extra={"user_id": user_id, "brief_id": brief["id"]}
+                )
+                return False
             message = compose(brief, to, self.settings.smtp_from)
             await asyncio.wait_for(self._send(message), timeout=self.settings.smtp_timeout_s)
         except Exception as exc:  # any failure stays here: the brief and its webhooks are unaffected
@@ -107,9 +133,25 @@ class Mailer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def send_confirmation(self, to: str, link: str) -> bool:
+        """Email a confirmation link now; False (logged, counted) when it could not be sent. Never raises."""
+        try:
+            message = confirmation(link, to, self.settings.smtp_from)
+            await asyncio.wait_for(self._send(message), timeout=self.settings.smtp_timeout_s)
+        except Exception as exc:  # the sign-up stands; POST /v1/me/confirmation sends another link
+            CONFIRMATION_EMAILS.labels(outcome="failed").inc()
+            log.warning("confirmation email failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return False
+        CONFIRMATION_EMAILS.labels(outcome="sent").inc()
+        log.info("confirmation email sent")
+        return True
+
     def _address(self, user_id: str) -> str | None:
+        """The user's address if it is confirmed (None also when the user was deleted meanwhile)."""
         with self.store.engine.connect() as conn:
-            return conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar()
+            return conn.execute(
+                select(users.c.email).where(users.c.id == user_id, users.c.email_confirmed_at.is_not(None))
+            ).scalar()
 
     async def _send(self, message: EmailMessage) -> None:
         s = self.settings

@@ -17,6 +17,26 @@ class NotFound(NotifyError):
     code = "not_found"
 
 
+class Forbidden(NotifyError):
+    """The caller may not do this (yet)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class EmailNotConfirmed(Forbidden):
+    """Allowed once the account's email address is confirmed."""
+
+    code = "email_not_confirmed"
+
+
+class Gone(NotifyError):
+    """A link that worked once and has expired."""
+
+    status = 410
+    code = "gone"
+
+
 class Conflict(NotifyError):
     """The thing exists already."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from podbrief_contracts import FeedStatusChanged, InsightCreated
+from podbrief_contracts import FeedStatusChanged, InsightCreated, is_web_url
 from sqlalchemy import Row, and_, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,9 +17,14 @@ from podbrief_notify.tables import clusters, feedback, feeds, insight_links, ins
 RELATED_PER_INSIGHT = 3
 
 
-def timestamp_link(enclosure_url: str, start: float) -> str:
-    """A link that opens the audio at `start` (Media Fragments `#t=`)."""
-    return f"{enclosure_url}#t={int(start)}"
+def timestamp_link(enclosure_url: str | None, start: float) -> str | None:
+    """A link that opens the audio at `start` (Media Fragments `#t=`); None without an http(s) audio URL."""
+    return f"{enclosure_url}#t={int(start)}" if _web(enclosure_url) else None
+
+
+def _web(url: str | None) -> str | None:
+    # Events carry only http(s) URLs; this keeps anything stored before that rule out of briefs and webhooks too.
+    return url if url is not None and is_web_url(url) else None
 
 
 def store_insight(session: Session, event: InsightCreated, now: datetime) -> bool:
@@ -141,10 +146,16 @@ def shows_per_cluster(session: Session, cluster_ids: Iterable[str]) -> dict[str,
     return {cluster_id: count for cluster_id, count in rows}
 
 
-def describe(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
-    """The public view of insight rows: show, episode, timestamp link, other shows, related insights."""
+def describe(session: Session, rows: Sequence[Row[Any]], followed: Collection[str]) -> list[dict[str, Any]]:
+    """The public view of insight rows for a reader who follows the feeds `followed`: show, episode, timestamp link,
+    other shows, related insights.
+
+    Links (audio, episode page, artwork) appear only for feeds the reader follows: a private feed's URLs carry its
+    subscriber's secret, so what comes from other people's feeds is shown by show, episode title and text alone.
+    """
     if not rows:
         return []
+    followed = set(followed)
     members = session.execute(
         select(
             insights.c.insight_id,
@@ -162,7 +173,7 @@ def describe(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]
     for m in members:
         by_cluster.setdefault(m.cluster_id, []).append(m)
     links = _links_of({m.insight_id for m in members} | {r.insight_id for r in rows}, session)
-    return [_view(r, by_cluster.get(r.cluster_id, []), links) for r in rows]
+    return [_view(r, by_cluster.get(r.cluster_id, []), links, followed) for r in rows]
 
 
 def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]]:
@@ -174,6 +185,7 @@ def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]
             insight_links,
             target.c.episode_id.label("related_episode"),
             target.c.cluster_id.label("related_cluster"),
+            target.c.feed_id.label("related_feed"),
             target.c.enclosure_url.label("related_enclosure"),
             target.c.start.label("related_start"),
         )
@@ -186,14 +198,14 @@ def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str, Any]]], followed: set[str]) -> dict[str, Any]:
     also: dict[str, dict[str, Any]] = {}
     for m in members:
         if m.feed_id != row.feed_id and m.feed_id not in also:
             also[m.feed_id] = {
                 "podcast_title": m.podcast_title,
                 "episode_title": m.episode_title,
-                "link": timestamp_link(m.enclosure_url, m.start),
+                "link": timestamp_link(m.enclosure_url, m.start) if m.feed_id in followed else None,
             }
     related: dict[str, dict[str, Any]] = {}
     for member_id in [row.insight_id, *(m.insight_id for m in members)]:
@@ -211,27 +223,28 @@ def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str
                     "episode_title": link["episode_title"],
                     "similarity": round(float(link["similarity"]), 4),
                     "link": timestamp_link(link["related_enclosure"], link["related_start"])
-                    if link["related_enclosure"]
+                    if link["related_feed"] in followed
                     else None,
                 }
     top = sorted(related.values(), key=lambda r: -r["similarity"])[:RELATED_PER_INSIGHT]
+    own = row.feed_id in followed
     return {
         "insight_id": row.insight_id,
         "cluster_id": row.cluster_id,
         "text": row.text,
         "score": round(float(row.score), 4),
         "keywords": list(row.keywords or []),
-        "show": {"feed_id": row.feed_id, "title": row.podcast_title, "image": row.podcast_image},
+        "show": {"feed_id": row.feed_id, "title": row.podcast_title, "image": _web(row.podcast_image) if own else None},
         "episode": {
             "id": row.episode_id,
             "title": row.episode_title,
-            "link": row.episode_link,
+            "link": _web(row.episode_link) if own else None,
             "published_at": row.published_at.isoformat() if row.published_at else None,
-            "enclosure_url": row.enclosure_url,
+            "enclosure_url": _web(row.enclosure_url) if own else None,
         },
         "start": float(row.start),
         "end": float(row.end),
-        "link": timestamp_link(row.enclosure_url, row.start),
+        "link": timestamp_link(row.enclosure_url, row.start) if own else None,
         "also_said_on": list(also.values()),
         "related": top,
     }

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the notify service (served on the API's /metrics)."""
+"""Prometheus metrics of the notify service: /metrics on PODBRIEF_HEALTH_PORT (and the API's with PODBRIEF_METRICS_PUBLIC)."""
 
 from prometheus_client import Counter, Histogram
 
@@ -9,3 +9,4 @@ DELIVERY_SECONDS = Histogram(
 )
 INSIGHTS = Counter("podbrief_insights_stored_total", "Insights stored from insights.created.")
 EMAILS = Counter("podbrief_emails_total", "Brief emails, by outcome (sent or failed).", ["outcome"])
+CONFIRMATION_EMAILS = Counter("podbrief_confirmation_emails_total", "Address confirmation emails, by outcome.", ["outcome"])

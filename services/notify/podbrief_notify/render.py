@@ -1,11 +1,19 @@
-"""A brief as an HTML page (Jinja2, autoescaped): readable on a phone, links that open the audio at the moment."""
+"""A brief as an HTML page (Jinja2, autoescaped): readable on a phone, links that open the audio at the moment.
+
+The page runs no script and links only to http(s) URLs; its response headers (`PAGE_HEADERS`) hold a
+Content-Security-Policy that allows nothing else, with the page's one stylesheet pinned by its hash.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from podbrief_contracts import is_web_url
 
 _env = Environment(loader=PackageLoader("podbrief_notify", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -23,10 +31,32 @@ def long_date(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%d %b %Y") if value else ""
 
 
+def is_link(value: Any) -> bool:
+    """Whether `value` may be shown as a link: an http(s) URL, never javascript:, data: or the like.
+
+    Events refuse other schemes already; this is the last defence for anything stored before that.
+    """
+    return isinstance(value, str) and is_web_url(value)
+
+
 _env.filters["clock"] = clock_time
 _env.filters["date"] = long_date
+_env.tests["link"] = is_link
+
+# Inline, because mail readers load no stylesheets; the policy allows exactly this text.
+_STYLE = _env.loader.get_source(_env, "brief.css")[0]  # type: ignore[union-attr]
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; img-src https: http: data:; style-src 'sha256-{_STYLE_HASH}'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def render_brief(brief: dict[str, Any]) -> str:
     """The HTML page of a stored brief payload."""
-    return _env.get_template("brief.html").render(brief=brief)
+    return _env.get_template("brief.html").render(brief=brief, style=Markup(_STYLE))  # noqa: S704 - our own stylesheet

@@ -43,6 +43,33 @@ class UserCreated(BaseModel):
     id: str = Field(description="The user's id.")
     email: str = Field(description="The user's email address.")
     api_key: str = Field(description="The API key; shown only now, stored only as a hash.", examples=["pb_7Hq..."])
+    api_key_id: str = Field(description="The key's id, to revoke it later (DELETE /v1/me/keys/{key_id}).")
+
+
+class EmailConfirmed(BaseModel):
+    email: str = Field(description="The address now confirmed.")
+    email_confirmed_at: datetime
+
+
+class ConfirmationSent(BaseModel):
+    email: str = Field(description="Where the new confirmation link was sent.")
+
+
+class ApiKeyPublic(BaseModel):
+    id: str = Field(description="The key's id.")
+    created_at: datetime
+    last4: str | None = Field(
+        default=None, description="The key's last 4 characters (null for a key issued before keys could be listed)."
+    )
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    api_key: str = Field(description="The new API key; shown only now, stored only as a hash.", examples=["pb_7Hq..."])
+
+
+class ApiKeysPublic(BaseModel):
+    data: list[ApiKeyPublic] = Field(description="The caller's active keys, oldest first (never the keys themselves).")
+    count: int
 
 
 class MePublic(BaseModel):
@@ -54,6 +81,9 @@ class MePublic(BaseModel):
     cadence: Literal["daily", "weekly"] = Field(description="Daily, or weekly on Mondays.")
     interests: list[str] = Field(description="Topics that rank insights up.", examples=[["open source", "sleep"]])
     created_at: datetime
+    email_confirmed_at: datetime | None = Field(
+        default=None, description="When the address was confirmed; briefs are emailed only to a confirmed address."
+    )
 
 
 class MeUpdate(_In):
@@ -151,21 +181,23 @@ class WebhookTestResult(BaseModel):
 class Show(BaseModel):
     feed_id: str
     title: str
-    image: str | None = Field(default=None, description="The show's artwork URL.")
+    image: str | None = Field(default=None, description="The show's artwork URL (null for a feed you do not follow).")
 
 
 class Episode(BaseModel):
     id: str
     title: str
-    link: str | None = None
+    link: str | None = Field(default=None, description="The episode's web page (null for a feed you do not follow).")
     published_at: datetime | None = None
-    enclosure_url: str
+    enclosure_url: str | None = Field(
+        default=None, description="The audio file (null for a feed you do not follow: private feeds carry secrets in it)."
+    )
 
 
 class Mention(BaseModel):
     podcast_title: str
     episode_title: str
-    link: str = Field(description="The audio at the moment it was said.")
+    link: str | None = Field(default=None, description="The audio at the moment it was said (null for a feed you do not follow).")
 
 
 class Related(BaseModel):
@@ -174,7 +206,7 @@ class Related(BaseModel):
     podcast_title: str
     episode_title: str
     similarity: float
-    link: str | None = None
+    link: str | None = Field(default=None, description="The audio at the moment (null for a feed you do not follow).")
 
 
 class InsightPublic(BaseModel):
@@ -187,7 +219,10 @@ class InsightPublic(BaseModel):
     episode: Episode
     start: float = Field(description="Seconds into the episode.")
     end: float
-    link: str = Field(description="The audio at the start of the passage (`<enclosure>#t=<start>`).")
+    link: str | None = Field(
+        default=None,
+        description="The audio at the start of the passage (`<enclosure>#t=<start>`; null for a feed you do not follow).",
+    )
     also_said_on: list[Mention] = Field(description="Other shows that said the same thing.")
     related: list[Related] = Field(description="Up to 3 related insights from other episodes.")
 

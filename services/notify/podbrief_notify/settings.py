@@ -55,6 +55,29 @@ class Settings(ServiceSettings):
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS before sending.")
     smtp_from: str = Field(default="podbrief <brief@localhost>", description="From address of brief emails.")
     smtp_timeout_s: float = Field(default=30.0, gt=0, description="Most time one brief email may take, connection included.")
+    metrics_public: bool = Field(
+        default=False, description="Also serve /metrics on the API port (false = only on PODBRIEF_HEALTH_PORT, when set)."
+    )
+    brief_token_ttl_days: float = Field(
+        default=30.0, gt=0, description="Days a brief's html_url (its token link) opens the page; later it answers 410 Gone."
+    )
+    max_api_keys: int = Field(default=10, ge=1, description="Most active API keys one user may hold.")
+    api_key_cache_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds a process trusts an API key it looked up; a key revoked through another process stops "
+        "working there within this time (at once in the process that revoked it).",
+    )
+    signup_per_address_per_hour: int = Field(
+        default=10, ge=0, description="Sign-ups (POST /v1/users) accepted per hour from one client address (0 = unlimited)."
+    )
+    signup_per_hour: int = Field(default=500, ge=0, description="Sign-ups accepted per hour in all (0 = unlimited).")
+    unconfirmed_max_subscriptions: int = Field(
+        default=3,
+        ge=0,
+        description="Most subscriptions of a user who has not confirmed their email address yet (only with SMTP set: "
+        "without it no address can be confirmed and this cap does not apply).",
+    )
 
     def base_url(self) -> str:
         """Where users reach the API: `public_base_url`, else this process's own address."""

@@ -12,13 +12,24 @@ from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from podbrief_notify.exceptions import Conflict, LimitReached, NotFound
+from podbrief_notify.exceptions import Conflict, EmailNotConfirmed, LimitReached, NotFound
 from podbrief_notify.tables import feeds, insights, subscriptions
 
 
-def subscribe(session: Session, user_id: str, feed_url: str, now: datetime, limit: int) -> str:
-    """Subscribe the user to the (normalised) `feed_url` and emit FeedSubscribed; returns the subscription id."""
+def subscribe(
+    session: Session, user_id: str, feed_url: str, now: datetime, limit: int, unconfirmed_limit: int | None = None
+) -> str:
+    """Subscribe the user to the (normalised) `feed_url` and emit FeedSubscribed; returns the subscription id.
+
+    `unconfirmed_limit` is set for a user whose email address must be confirmed and is not yet: a cap on
+    what a throwaway account can make ingest poll.
+    """
     count = session.execute(select(func.count()).where(subscriptions.c.user_id == user_id)).scalar_one()
+    if unconfirmed_limit is not None and count >= unconfirmed_limit:
+        raise EmailNotConfirmed(
+            f"confirm your email address to follow more than {unconfirmed_limit} feeds: open the link emailed to you "
+            "at sign-up (POST /v1/me/confirmation sends a new one)"
+        )
     if count >= limit:
         raise LimitReached(f"at most {limit} subscriptions per user")
     feed_id = feed_id_for(feed_url)

@@ -54,13 +54,28 @@ users = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("email", String(320), nullable=False, unique=True),
-    Column("api_key_hash", String(64), nullable=False, unique=True),
     Column("timezone", String(64), nullable=False),
     Column("brief_hour", Integer, nullable=False),
     Column("brief_size", Integer, nullable=False),
     Column("cadence", String(16), nullable=False),
     Column("interests", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Email goes only to a confirmed address; the pending confirmation link's token is kept as a hash.
+    Column("email_confirmed_at", UTCDateTime),
+    Column("email_confirm_hash", String(64), unique=True),
+    Column("email_confirm_sent_at", UTCDateTime),
+)
+
+# A user may hold several keys (to rotate them); only their SHA-256 is stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), _fk("users.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("last4", String(4)),  # None for keys issued before keys could be listed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
 )
 
 feeds = Table(

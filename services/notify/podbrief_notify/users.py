@@ -1,25 +1,29 @@
-"""Users: sign-up with an API key, settings, and looking a user up by key."""
+"""Users: sign-up with a first API key, email confirmation, settings, and looking a user up."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from podbrief_notify.exceptions import Conflict, NotFound
-from podbrief_notify.keys import hash_api_key, new_api_key
+from podbrief_notify.exceptions import Conflict, Gone, NotFound
+from podbrief_notify.keys import issue_key
 from podbrief_notify.tables import users
 
 DEFAULT_BRIEF_SIZE = 5
+# How long a confirmation link works, and how soon another one may be sent to the same address.
+CONFIRMATION_VALID = timedelta(days=7)
+CONFIRMATION_RESEND_AFTER = timedelta(minutes=10)
 
 
 def create_user(session: Session, email: str, timezone: str, brief_hour: int, now: datetime) -> tuple[Row[Any], str]:
-    """A new user and their API key (the only time the key exists in clear)."""
-    key = new_api_key()
+    """A new user and their first API key (the only time the key exists in clear)."""
     user_id = str(uuid.uuid4())
     try:
         with session.begin_nested():
@@ -27,7 +31,6 @@ def create_user(session: Session, email: str, timezone: str, brief_hour: int, no
                 insert(users).values(
                     id=user_id,
                     email=email.lower(),
-                    api_key_hash=hash_api_key(key),
                     timezone=timezone,
                     brief_hour=brief_hour,
                     brief_size=DEFAULT_BRIEF_SIZE,
@@ -38,7 +41,43 @@ def create_user(session: Session, email: str, timezone: str, brief_hour: int, no
             )
     except IntegrityError as exc:
         raise Conflict(f"a user with email {email.lower()} exists already") from exc
+    _, key = issue_key(session, user_id, now)
     return get_user(session, user_id), key
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_confirmation(session: Session, user_id: str, now: datetime) -> str:
+    """A new confirmation token for the user's address, replacing any earlier one; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.execute(
+        update(users).where(users.c.id == user_id).values(email_confirm_hash=_digest(token), email_confirm_sent_at=now)
+    )
+    return token
+
+
+def resend_wait(user: Row[Any], now: datetime) -> float | None:
+    """Seconds until another confirmation email may go to the user's address; None when it may go now."""
+    if user.email_confirm_sent_at is None:
+        return None
+    left = (user.email_confirm_sent_at + CONFIRMATION_RESEND_AFTER - now).total_seconds()
+    return left if left > 0 else None
+
+
+def confirm_email(session: Session, token: str, now: datetime) -> Row[Any]:
+    """Mark the address whose confirmation link holds `token` as confirmed; the link works once."""
+    row = session.execute(select(users).where(users.c.email_confirm_hash == _digest(token))).first()
+    if row is None:
+        raise NotFound("unknown confirmation link (a link works once, and only the newest one sent works)")
+    if row.email_confirm_sent_at + CONFIRMATION_VALID < now:
+        raise Gone(
+            f"this confirmation link expired after {CONFIRMATION_VALID.days} days: "
+            "ask for a new one with POST /v1/me/confirmation"
+        )
+    session.execute(update(users).where(users.c.id == row.id).values(email_confirmed_at=now, email_confirm_hash=None))
+    return get_user(session, row.id)
 
 
 def get_user(session: Session, user_id: str) -> Row[Any]:
@@ -55,11 +94,6 @@ def user_by_email(session: Session, email: str) -> Row[Any]:
     if row is None:
         raise NotFound(f"no user with email {email}")
     return row
-
-
-def user_id_for_key_hash(session: Session, key_hash: str) -> str | None:
-    """The id of the user whose API key hashes to `key_hash`, or None."""
-    return session.execute(select(users.c.id).where(users.c.api_key_hash == key_hash)).scalar()
 
 
 def update_user(session: Session, user_id: str, changes: dict[str, Any]) -> Row[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
@@ -14,7 +15,7 @@ from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, OptionalUser
 from podbrief_notify.context import Context
 from podbrief_notify.exceptions import Conflict, NotFound
 from podbrief_notify.metrics import BRIEFS
-from podbrief_notify.render import render_brief
+from podbrief_notify.render import PAGE_HEADERS, render_brief
 from podbrief_notify.schemas import BriefDetail, BriefPublic, BriefsPublic
 
 router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
@@ -84,7 +85,7 @@ def get_brief(brief_id: BriefId, ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The brief as a page."},
-        **json_errors(401, 404, 422, 429),
+        **json_errors(401, 404, 410, 422, 429),
     },
 )
 def brief_html(
@@ -95,14 +96,18 @@ def brief_html(
         str | None, Query(max_length=64, description="The token from the brief's html_url (instead of an API key).")
     ] = None,
 ) -> HTMLResponse:
-    """The brief as a phone-readable page; opens with the API key or with the token in the brief's `html_url`."""
+    """The brief as a phone-readable page; opens with the API key or with the token in the brief's `html_url`.
+
+    The token works for `PODBRIEF_BRIEF_TOKEN_TTL_DAYS` (30) days after the brief was built, then answers 410.
+    """
     with ctx.store.reading() as session:
         if user_id is not None:
             row = briefs.get_brief(session, user_id, brief_id)
         elif token:
-            row = briefs.brief_by_token(session, brief_id, token)
+            valid_for = timedelta(days=ctx.settings.brief_token_ttl_days)
+            row = briefs.brief_by_token(session, brief_id, token, ctx.clock.now(), valid_for)
         else:
             raise HTTPException(
                 401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"}
             )
-    return HTMLResponse(render_brief(json.loads(row.payload)))
+    return HTMLResponse(render_brief(json.loads(row.payload)), headers=PAGE_HEADERS)

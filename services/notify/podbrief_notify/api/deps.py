@@ -16,8 +16,10 @@ _bearer = HTTPBearer(auto_error=False, description="The API key from POST /v1/us
 
 _DESCRIPTIONS = {
     401: "Missing or unknown API key.",
+    403: "Not allowed until your email address is confirmed.",
     404: "Not found (or not yours).",
     409: "Conflicts with what exists.",
+    410: "The link has expired.",
     413: "Upload too large.",
     422: "Invalid input.",
     429: "Rate limited; see Retry-After.",

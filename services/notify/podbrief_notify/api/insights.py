@@ -10,6 +10,7 @@ from podbrief_notify import insights
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, errors
 from podbrief_notify.exceptions import NotFound
 from podbrief_notify.schemas import FeedbackCreate, FeedbackPublic, InsightPublic
+from podbrief_notify.subscriptions import subscribed_feed_ids
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 InsightId = Annotated[str, Path(max_length=64, description="The insight's id.")]
@@ -22,7 +23,8 @@ def get_insight(insight_id: InsightId, ctx: Ctx, user_id: CurrentUser) -> Insigh
         row = insights.visible_insight(session, user_id, insight_id)
         if row is None:
             raise NotFound("insight not found")
-        return InsightPublic.model_validate(insights.describe(session, [row])[0])
+        followed = subscribed_feed_ids(session, user_id)
+        return InsightPublic.model_validate(insights.describe(session, [row], followed)[0])
 
 
 @router.post("/{insight_id}/feedback", response_model=FeedbackPublic, responses={**AUTH_ERRORS, **errors(404)})

@@ -1,4 +1,4 @@
-"""/healthz and /metrics."""
+"""/healthz, and /metrics when it is public."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ def healthz(ctx: Ctx) -> Health | Response:
     return Health(status="ok")
 
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus metrics."}},
-)
+# Not on `router`: the API port serves it only with PODBRIEF_METRICS_PUBLIC (see app.py); the health port always does.
+metrics_router = APIRouter(tags=["operations"], include_in_schema=False)
+
+
+@metrics_router.get("/metrics", response_class=Response)
 def metrics() -> Response:
     """Prometheus metrics of this process."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -28,15 +28,24 @@ def _subscribe(ctx: Context, user_id: str, url: str) -> SubscriptionPublic:
     feed_url = normalise_url(url)
     check_public(feed_url, ctx.settings.allow_private_urls)
     with ctx.store.transaction() as session:
-        sub_id = subscriptions.subscribe(session, user_id, feed_url, ctx.clock.now(), ctx.settings.max_subscriptions)
+        unconfirmed = ctx.confirms_email and get_user(session, user_id).email_confirmed_at is None
+        sub_id = subscriptions.subscribe(
+            session,
+            user_id,
+            feed_url,
+            ctx.clock.now(),
+            ctx.settings.max_subscriptions,
+            ctx.settings.unconfirmed_max_subscriptions if unconfirmed else None,
+        )
         view = subscriptions.get_subscription(session, user_id, sub_id)
     ctx.emitted()
     return SubscriptionPublic.model_validate(view)
 
 
-@router.post("", status_code=201, response_model=SubscriptionPublic, responses={**AUTH_ERRORS, **errors(409)})
+@router.post("", status_code=201, response_model=SubscriptionPublic, responses={**AUTH_ERRORS, **errors(403, 409)})
 def create_subscription(body: SubscriptionCreate, ctx: Ctx, user_id: CurrentUser) -> SubscriptionPublic:
-    """Subscribe to a feed; ingest starts polling it."""
+    """Subscribe to a feed; ingest starts polling it. Until your email address is confirmed (where the service sends
+    email) at most `PODBRIEF_UNCONFIRMED_MAX_SUBSCRIPTIONS` (3) feeds: 403 beyond."""
     return _subscribe(ctx, user_id, body.feed_url)
 
 

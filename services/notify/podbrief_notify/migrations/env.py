@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from podbrief_notify.migrate import sqlite_foreign_keys
 from podbrief_notify.tables import metadata
 from podbrief_runtime.store import make_engine, runtime_metadata
 
@@ -22,6 +23,8 @@ if connection is not None:
 else:
     engine = make_engine(config.attributes["url"])
     with engine.connect() as conn:
+        sqlite_foreign_keys(conn, on=False)
         _run(conn)
         conn.commit()
+        sqlite_foreign_keys(conn, on=True)
     engine.dispose()
