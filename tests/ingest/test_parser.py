@@ -188,3 +188,49 @@ def test_is_audio_by_type_then_by_file_name(url: str, declared: str | None, expe
 )
 def test_itunes_duration_forms(value: str, seconds: float | None) -> None:
     assert parse_duration(value) == seconds
+
+
+HOSTILE_URLS = [
+    "javascript:alert(document.domain)",
+    " JavaScript:alert(document.domain) ",
+    "data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;",
+    "VBScript:msgbox(1)",
+    "http://[::1",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_URLS)
+def test_links_that_are_not_http_are_dropped_with_a_logged_reason_and_the_episode_kept(hostile, caplog) -> None:
+    extra = (
+        f"<link>{hostile}</link>"
+        f'<podcast:transcript url="{hostile}" type="text/vtt"/>'
+        '<podcast:transcript url="https://example.com/ep1.vtt" type="text/vtt"/>'
+        f'<podcast:chapters url="{hostile}" type="application/json+chapters"/>'
+    )
+    channel = f'<itunes:image href="{hostile}"/><itunes:new-feed-url>{hostile}</itunes:new-feed-url>'
+    with caplog.at_level("WARNING", logger="podbrief_ingest.parser"):
+        feed = parse_feed(rss([{"guid": "ep-1", "extra": extra}], channel_extra=channel).encode(), FEED_URL)
+    (episode,) = feed.episodes
+    assert episode.enclosure_url == "https://cdn.example.com/ep-1.mp3"
+    assert episode.link is None and episode.chapters_url is None
+    assert episode.transcripts == (Transcript("https://example.com/ep1.vtt", "text/vtt", None),)
+    assert feed.image is None and feed.new_feed_url is None
+    dropped = {r.field for r in caplog.records if r.getMessage() == "URL dropped: not http(s)"}
+    assert dropped == {
+        "episode ep-1 link",
+        "episode ep-1 transcript",
+        "episode ep-1 chapters",
+        "channel image",
+        "itunes:new-feed-url",
+    }
+    assert all(r.feed_url == FEED_URL for r in caplog.records)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_URLS)
+def test_an_episode_whose_audio_is_not_http_is_skipped_with_a_logged_reason_and_the_feed_still_parses(hostile, caplog) -> None:
+    with caplog.at_level("WARNING", logger="podbrief_ingest.parser"):
+        feed = parse_feed(rss([{"guid": "bad", "url": hostile.strip()}, {"guid": "good"}]).encode(), FEED_URL)
+    assert [ep.guid for ep in feed.episodes] == ["good"]
+    (record,) = [r for r in caplog.records if "enclosure" in r.getMessage()]
+    assert record.getMessage() == "episode skipped: its enclosure is not an http(s) URL"
+    assert record.guid == "bad" and record.feed_url == FEED_URL

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 from podbrief_ingest.exceptions import FeedEncodingError, HostileFeedError, MalformedFeedError, NotAFeedError
 from podbrief_ingest.parser import parse_feed
+from podbrief_ingest.safexml import recover, scan, to_utf8
 
 from .helpers import FIXTURES, rss
 
@@ -110,3 +112,45 @@ def test_undeclared_itunes_and_podcast_prefixes_still_parse() -> None:
 
 def test_whitespace_before_the_xml_declaration_is_tolerated() -> None:
     assert parse_feed(b"\n  " + rss(1).encode(), URL).title == "The Signal Hour"
+
+
+REAL_FEEDS = Path(__file__).resolve().parents[3] / "shared" / "real-world" / "feeds"
+
+
+def test_the_real_no_agenda_feed_with_an_undefined_entity_parses_as_podcast_apps_read_it() -> None:
+    # The capture has "&lt;/p&gtgt;" in an item's description (line 2760): expat refuses it, podcast apps do not.
+    path = REAL_FEEDS / "partytime" / "no-agenda.xml"
+    if not REAL_FEEDS.exists():
+        pytest.skip("../shared/real-world is absent")
+    body = path.read_bytes()
+    extras = scan(to_utf8(body), URL)
+    assert extras.notes == ["HTML or undefined entities were read as text (gtgt)"]
+    feed = parse_feed(body, URL)
+    assert len(feed.episodes) == 29
+    assert all(e.transcripts for e in feed.episodes)
+
+
+def test_html_entities_and_bare_ampersands_are_read_as_text() -> None:
+    doc = rss([{"guid": "a", "title": "placeholder"}]).replace("placeholder", "Q&A &amp; caf&eacute;&nbsp;talk &bogus;")
+    document, notes = recover(to_utf8(doc.encode()))
+    assert notes == ["HTML or undefined entities were read as text (bogus)", "bare ampersands were read as text"]
+    (episode,) = parse_feed(doc.encode(), URL).episodes
+    assert episode.title == "Q&A & café\xa0talk &bogus;"
+    assert b"&amp;bogus;" in document
+
+
+def test_junk_before_the_xml_declaration_is_dropped() -> None:
+    body = b"Warning: something in PHP on line 3\n" + rss(1).encode()
+    assert scan(to_utf8(body), URL).notes == ["36 bytes of junk before the first tag were ignored"]
+    assert parse_feed(body, URL).title == "The Signal Hour"
+
+
+def test_recovery_never_expands_a_declared_entity() -> None:
+    with pytest.raises(HostileFeedError):
+        parse_feed((FIXTURES / "billion_laughs.xml").read_bytes().replace(b"&lol9;", b"&lol9; &nbsp;"), URL)
+
+
+def test_a_document_recovery_cannot_fix_reports_the_defect_left() -> None:
+    body = (FIXTURES / "truncated.xml").read_bytes().replace(b"<title>", b"<title>&nbsp;", 1)
+    with pytest.raises(MalformedFeedError, match="truncated"):
+        parse_feed(body, URL)

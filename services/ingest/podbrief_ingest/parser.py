@@ -8,18 +8,22 @@ podcast:block, new-feed-url, per-item xml:base).
 from __future__ import annotations
 
 import calendar
+import logging
 import mimetypes
 import posixpath
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import feedparser
+from podbrief_contracts import is_web_url
 
 from podbrief_ingest.exceptions import MalformedFeedError, NotAFeedError
 from podbrief_ingest.model import Episode, ParsedFeed
-from podbrief_ingest.safexml import ItemExtras, scan, to_utf8
+from podbrief_ingest.safexml import ItemExtras, join_url, scan, to_utf8
+
+log = logging.getLogger(__name__)
 
 # Types that say nothing about the content; the file name then decides whether it is audio.
 GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/binary", "application/download"}
@@ -31,6 +35,7 @@ def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> Parsed
     """Parse `body`, fetched from `url` (the base of relative links); raises a `FeedError` subclass."""
     document = to_utf8(body, http_charset)
     extras = scan(document, url)
+    document = extras.document or document  # repaired where podcast apps would forgive it (safexml.recover)
     parsed = feedparser.parse(
         document,
         response_headers={"content-type": "application/xml; charset=utf-8"},
@@ -45,16 +50,15 @@ def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> Parsed
     episodes = tuple(
         episode
         for entry, item in zip(parsed.entries, extras.items, strict=True)
-        if (episode := _episode(entry, item)) is not None
+        if (episode := _episode(entry, item, url)) is not None
     )
     blocked_by = "itunes:block" if channel.get("itunes_block") == 1 else "podcast:block" if extras.podcast_block else None
-    new_url = extras.new_feed_url if extras.new_feed_url and _is_http(extras.new_feed_url) else None
     return ParsedFeed(
         title=_text(channel.get("title")),
-        image=_image(channel, url),
+        image=_web(_image(channel, url), "channel image", url),
         episodes=episodes,
         blocked_by=blocked_by,
-        new_feed_url=new_url,
+        new_feed_url=_web(extras.new_feed_url, "itunes:new-feed-url", url),
     )
 
 
@@ -63,7 +67,10 @@ def is_audio(url: str, declared_type: str | None) -> bool:
     kind = (declared_type or "").split(";")[0].strip().lower()
     if kind not in GENERIC_TYPES:
         return kind.startswith(("audio/", "video/")) or kind in AUDIO_LIKE_TYPES
-    guessed = mimetypes.guess_type(urlsplit(url).path)[0]
+    try:
+        guessed = mimetypes.guess_type(urlsplit(url).path)[0]
+    except ValueError:  # unreadable: it will not pass as an http(s) URL either
+        return False
     # No usable type and an unknown extension (e.g. /download?id=3): give it the benefit of the doubt.
     return guessed is None or guessed.startswith(("audio/", "video/")) or guessed in AUDIO_LIKE_TYPES
 
@@ -84,38 +91,60 @@ def parse_duration(value: str | None) -> float | None:
     return seconds
 
 
-def _episode(entry: Any, item: ItemExtras) -> Episode | None:
+def _episode(entry: Any, item: ItemExtras, feed_url: str) -> Episode | None:
     if entry.get("itunes_block") == 1:
         return None
-    enclosure = next((enc for enc in _enclosures(entry, item.base) if is_audio(enc[0], enc[1])), None)
+    audio = [enc for enc in _enclosures(entry, item.base) if is_audio(enc[0], enc[1])]
+    enclosure = next((enc for enc in audio if is_web_url(enc[0])), None)
     if enclosure is None:
+        if audio:
+            # Audio we may not fetch (ftp:, javascript:, data:...): the item is no episode, and the log says why.
+            log.warning(
+                "episode skipped: its enclosure is not an http(s) URL",
+                extra={"feed_url": feed_url, "guid": _text(entry.get("id")), "scheme": _scheme(audio[0][0])},
+            )
         return None
     enclosure_url, enclosure_type, enclosure_length = enclosure
     # GUIDs are identities: compared as written (feedparser resolves a permalink GUID against xml:base only).
     guid = _text(entry.get("id")) or enclosure_url
     link = _text(entry.get("link"))
+    where = f"episode {guid}"
     return Episode(
         guid=guid,
         title=_text(entry.get("title")) or _file_title(enclosure_url),
         enclosure_url=enclosure_url,
         enclosure_type=enclosure_type,
         enclosure_length=enclosure_length,
-        link=urljoin(item.base, link) if link else None,
+        link=_web(join_url(item.base, link) if link else None, f"{where} link", feed_url),
         published_at=_published(entry),
         duration_seconds=parse_duration(entry.get("itunes_duration")),
-        transcripts=tuple(item.transcripts),
-        chapters_url=item.chapters_url,
+        transcripts=tuple(t for t in item.transcripts if _web(t.url, f"{where} transcript", feed_url)),
+        chapters_url=_web(item.chapters_url, f"{where} chapters", feed_url),
     )
 
 
 def _enclosures(entry: Any, base: str) -> Iterator[tuple[str, str | None, int | None]]:
-    """(url, type, length) of the entry's enclosures, then of its media:content as a fallback; only http(s)."""
+    """(url, type, length) of the entry's enclosures, then of its media:content as a fallback."""
     declared = [(enc.get("href"), enc.get("type"), enc.get("length")) for enc in entry.get("enclosures") or []]
     media = [(enc.get("url"), enc.get("type"), enc.get("filesize")) for enc in entry.get("media_content") or []]
     for href, kind, length in declared or media:
-        url = urljoin(base, href.strip()) if href and href.strip() else None
-        if url and _is_http(url):
-            yield url, (kind or "").strip() or None, _length(length)
+        if href and href.strip():
+            yield join_url(base, href.strip()), (kind or "").strip() or None, _length(length)
+
+
+def _web(url: str | None, what: str, feed_url: str) -> str | None:
+    """`url` if it is an http(s) URL; anything else (javascript:, data:, ...) is dropped with a logged reason."""
+    if url is None or is_web_url(url):
+        return url
+    log.warning("URL dropped: not http(s)", extra={"feed_url": feed_url, "field": what, "scheme": _scheme(url)})
+    return None
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url.strip()).scheme[:20] or "(none)"
+    except ValueError:
+        return "(unreadable)"
 
 
 def _published(entry: Any) -> datetime | None:
@@ -125,8 +154,7 @@ def _published(entry: Any) -> datetime | None:
 
 def _image(channel: Any, base: str) -> str | None:
     href = _text((channel.get("image") or {}).get("href"))
-    url = urljoin(base, href) if href else None
-    return url if url and _is_http(url) else None
+    return join_url(base, href) if href else None
 
 
 def _length(value: Any) -> int | None:
@@ -145,8 +173,3 @@ def _file_title(url: str) -> str:
 def _text(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
-
-
-def _is_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)

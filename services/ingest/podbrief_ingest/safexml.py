@@ -12,6 +12,7 @@ at each item. The scan is namespace-unaware on purpose: many real feeds use `itu
 from __future__ import annotations
 
 import codecs
+import html.entities
 import mimetypes
 import re
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ class Scan:
     items: list[ItemExtras] = field(default_factory=list)
     podcast_block: bool = False
     new_feed_url: str | None = None
+    # Defects forgiven while reading (see `recover`), and the repaired document feedparser should read then.
+    notes: list[str] = field(default_factory=list)
+    document: bytes | None = None
 
 
 def to_utf8(body: bytes, http_charset: str | None = None) -> bytes:
@@ -103,11 +107,79 @@ def to_utf8(body: bytes, http_charset: str | None = None) -> bytes:
     return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode("utf-8")
 
 
+def join_url(base: str, href: str) -> str:
+    """`href` resolved against `base`; one that cannot be read (e.g. `http://[::1`) stays as written, to be dropped later."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
+
+
+# An entity reference XML does not define: HTML's named entities ("&nbsp;") and typos ("&gtgt;") in real feeds.
+_ENTITY_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9._-]*);")
+_XML_ENTITIES = {b"lt", b"gt", b"amp", b"quot", b"apos"}
+# An ampersand that starts no reference at all ("Q&A", "AT&T").
+_BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z][A-Za-z0-9._-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
+
+
+def recover(document: bytes) -> tuple[bytes, list[str]]:
+    """`document` with the defects podcast apps forgive repaired, as feedparser's loose mode does, and what was done.
+
+    HTML named entities become the characters they name, unknown entity references and bare ampersands become
+    literal text, and bytes before the first tag are dropped. Entity *declarations* are never expanded: those
+    stay refused by `scan`.
+    """
+    notes: list[str] = []
+    unknown: set[str] = set()
+
+    def entity(match: re.Match[bytes]) -> bytes:
+        name = match.group(1)
+        if name in _XML_ENTITIES:
+            return match.group(0)
+        codepoint = html.entities.name2codepoint.get(name.decode("ascii"))
+        if codepoint is not None:
+            return b"&#%d;" % codepoint
+        unknown.add(name.decode("ascii"))
+        return b"&amp;" + name + b";"
+
+    repaired = _ENTITY_REF.sub(entity, document)
+    if repaired != document:
+        notes.append(
+            "HTML or undefined entities were read as text" + (f" ({', '.join(sorted(unknown)[:5])})" if unknown else "")
+        )
+    bare = _BARE_AMPERSAND.sub(b"&amp;", repaired)
+    if bare != repaired:
+        notes.append("bare ampersands were read as text")
+    # `to_utf8` put its own declaration first; junk after it (and the publisher's declaration after the junk) goes.
+    head = bare.find(b"?>") + 2 if bare.startswith(b"<?xml") else 0
+    body = bare[head:]
+    start = body.find(b"<")
+    if start > 0 and body[:start].strip():
+        notes.append(f"{start} bytes of junk before the first tag were ignored")
+        body = re.sub(rb"^<\?xml[^>]*\?>", b"", body[start:])
+    return bare[:head] + body, notes
+
+
 def scan(document: bytes, url: str) -> Scan:
     """Check `document` (UTF-8, from `to_utf8`) and collect its extras; relative URLs resolve against `url`.
 
-    Raises HostileFeedError, NotAFeedError or MalformedFeedError.
+    A document that is not well-formed is repaired once (`recover`) where podcast apps would read it; the repair
+    is listed in `Scan.notes`. Raises HostileFeedError, NotAFeedError or MalformedFeedError.
     """
+    try:
+        return _scan(document, url)
+    except (MalformedFeedError, NotAFeedError):
+        repaired, notes = recover(document)
+        if not notes:
+            raise
+        # A defect recovery cannot fix is reported as the repaired document shows it (the one left to fix).
+        result = _scan(repaired, url)
+        result.notes = notes
+        result.document = repaired
+        return result
+
+
+def _scan(document: bytes, url: str) -> Scan:
     handler = _Scanner(url)
     try:
         defusedxml.sax.parseString(document, handler, forbid_dtd=False, forbid_entities=True, forbid_external=False)
@@ -158,7 +230,7 @@ class _Scanner(ContentHandler):
         declared = {key[6:]: value.strip().lower() for key, value in attrs.items() if key.startswith("xmlns:")}
         self._prefixes.append({**self._prefixes[-1], **declared} if declared else self._prefixes[-1])
         base = attrs.get("xml:base")
-        self._bases.append(urljoin(self._bases[-1], base.strip()) if base else self._bases[-1])
+        self._bases.append(join_url(self._bases[-1], base.strip()) if base else self._bases[-1])
         self._names.append(name)
         prefix, _, local = name.rpartition(":")
         if self._item is None and local in ENTRY_NAMES and self._is_feed_element(prefix):
@@ -189,7 +261,7 @@ class _Scanner(ContentHandler):
             href = (attrs.get("url") or "").strip()
             if not href:
                 return
-            resolved = urljoin(self._bases[-1], href)
+            resolved = join_url(self._bases[-1], href)
             if local == "chapters":
                 self._item.chapters_url = self._item.chapters_url or resolved
                 return
@@ -216,7 +288,7 @@ class _Scanner(ContentHandler):
         if local == "block":
             self.result.podcast_block = text.lower() == "yes"
         elif text and self.result.new_feed_url is None:
-            self.result.new_feed_url = urljoin(self._bases[-1], text)
+            self.result.new_feed_url = join_url(self._bases[-1], text)
 
     def _is_feed_element(self, prefix: str) -> bool:
         return not prefix or self._prefixes[-1].get(prefix) in FEED_NAMESPACES
