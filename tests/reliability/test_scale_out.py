@@ -17,7 +17,7 @@ def _transcribed_by(run: Run, worker: str) -> int:
 
 
 def test_two_transcribe_workers_share_the_work_and_a_killed_one_loses_nothing(tmp_path):
-    episodes = 10
+    episodes = 8
     r = Run(tmp_path / "data", episodes)
     try:
         stack = r.start_stack()
