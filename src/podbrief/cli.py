@@ -143,14 +143,18 @@ def brief(user: Annotated[str, typer.Option("--user", help="The user's email.")]
 
 @app.command()
 def feeds(json_out: JsonOpt = False) -> None:
-    """Status of every feed ingest knows."""
+    """Status of every feed ingest knows, with how many of its episodes failed and why."""
     from podbrief_ingest.cli import feed_statuses
+    from podbrief_notify.cli import episode_failures
 
     rows = feed_statuses()
+    failures = episode_failures()
+    for row in rows:
+        row.update(failures.get(row["feed_id"], {"episodes_failed": 0, "latest_failure": None}))
     if json_out:
         console.print_json(json.dumps(rows, default=str))
         return
-    table = Table("feed", "title", "status", "last polled", "last error", "episodes")
+    table = Table("feed", "title", "status", "last polled", "last error", "episodes", "failed", "latest failure")
     colors = {"ok": "green", "error": "red", "blocked": "yellow"}
     for row in rows:
         status = row["status"]
@@ -161,6 +165,8 @@ def feeds(json_out: JsonOpt = False) -> None:
             str(row.get("last_polled_at") or ""),
             row.get("last_error") or "",
             str(row.get("episodes_seen", 0)),
+            f"[red]{row['episodes_failed']}[/]" if row["episodes_failed"] else "0",
+            row["latest_failure"] or "",
         )
     console.print(table)
 

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from podbrief_contracts import EpisodeDiscovered, Event, FeedStatusChanged, FeedSubscribed, InsightCreated, TranscriptReady, dlq
+from podbrief_contracts import (
+    EpisodeDiscovered,
+    EpisodeStatusChanged,
+    Event,
+    FeedStatusChanged,
+    FeedSubscribed,
+    InsightCreated,
+    TranscriptReady,
+    dlq,
+)
 from pydantic.fields import FieldInfo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -43,7 +52,7 @@ SERVICES = (
         "transcribe",
         "Turns episodes into timed transcripts: the publisher's transcript when there is one, else faster-whisper.",
         (EpisodeDiscovered,),
-        (TranscriptReady,),
+        (TranscriptReady, EpisodeStatusChanged),
         "The slow stage. Run N processes (one per GPU or per few cores): they share the partitions of "
         "`episodes.discovered` in one consumer group; `docker compose up --scale transcribe=3`.",
     ),
@@ -51,7 +60,7 @@ SERVICES = (
         "rank",
         "Extracts insights, embeds them, merges the same idea across shows and links related ones (Qdrant).",
         (TranscriptReady,),
-        (InsightCreated,),
+        (InsightCreated, EpisodeStatusChanged),
         "One process with the embedded Qdrant Edge store (one shard, one process); set PODBRIEF_QDRANT_URL to a "
         "Qdrant server to run several.",
     ),
@@ -59,7 +68,7 @@ SERVICES = (
         "notify",
         "The REST API (users, subscriptions, interests, webhooks, briefs) and the daily brief: ranking, "
         "scheduling, signed webhook delivery.",
-        (InsightCreated, FeedStatusChanged),
+        (InsightCreated, FeedStatusChanged, EpisodeStatusChanged, EpisodeDiscovered),
         (FeedSubscribed,),
         "Stateless API processes behind a load balancer over PostgreSQL; briefs are once per user and period by a "
         "unique key, so several schedulers are safe.",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from podbrief_contracts import InsightCreated, stable_id
+from podbrief_contracts import EpisodeStatusChanged, InsightCreated, stable_id
 from podbrief_rank import repository
 from podbrief_rank.dedup import Thresholds
 from podbrief_rank.extract import Extractor
@@ -38,8 +38,14 @@ class World:
 
     def emitted(self) -> list[InsightCreated]:
         with self.store.engine.connect() as conn:
-            rows = conn.execute(select(outbox.c.payload).order_by(outbox.c.id)).scalars().all()
+            query = select(outbox.c.payload).where(outbox.c.topic == InsightCreated.topic).order_by(outbox.c.id)
+            rows = conn.execute(query).scalars().all()
         return [InsightCreated.model_validate_json(r) for r in rows]
+
+    def statuses(self) -> list[EpisodeStatusChanged]:
+        with self.store.engine.connect() as conn:
+            query = select(outbox.c.payload).where(outbox.c.topic == EpisodeStatusChanged.topic).order_by(outbox.c.id)
+            return [EpisodeStatusChanged.model_validate_json(r) for r in conn.execute(query).scalars()]
 
     def outbox_count(self) -> int:
         with self.store.engine.connect() as conn:
@@ -148,8 +154,18 @@ def test_a_redelivered_transcript_creates_no_second_point_or_event(world):
 
 
 def test_a_second_transcript_event_for_the_same_episode_adds_no_second_insight(world):
-    before_events, before_points = world.outbox_count(), world.vectors.count()
+    before_insights, before_points = len(world.emitted()), world.vectors.count()
     again = world.events["ep1"].model_copy(update={"event_id": "another-delivery-of-ep1"})
     world.handle(again)
-    assert (world.outbox_count(), world.vectors.count()) == (before_events, before_points)
+    assert (len(world.emitted()), world.vectors.count()) == (before_insights, before_points)
+    assert world.statuses()[-1].episode_id == again.episode.episode_id  # only the episode's status is said again
     assert world.vectors.count() == len(world.emitted())
+
+
+def test_each_handled_transcript_tells_its_listeners_the_episode_is_done_with_its_insight_count(world):
+    statuses = world.statuses()
+    assert statuses and all(s.state == "done" and s.reason is None for s in statuses)
+    for status in statuses:
+        mine = [x for x in world.emitted() if x.episode.episode_id == status.episode_id]
+        assert status.insights is not None and status.insights >= len(mine) > 0
+    assert {s.episode_id for s in statuses} == {e.episode.episode_id for e in world.events.values()}

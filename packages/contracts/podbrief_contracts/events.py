@@ -307,4 +307,43 @@ class InsightCreated(Event):
         return self.episode.episode_id
 
 
-ALL_EVENTS: tuple[type[Event], ...] = (FeedSubscribed, FeedStatusChanged, EpisodeDiscovered, TranscriptReady, InsightCreated)
+EpisodeState = Literal["retrying", "failed", "transcribed", "done"]
+
+
+class EpisodeStatusChanged(Event):
+    """Where an episode stands, for the people who follow its show: transcribe and rank publish it, notify shows it.
+
+    `failed` carries a reason a person understands (the file is an HTML page, HTTP 404, ...) and stays until a later
+    attempt (a replayed dead letter) moves the episode on; `retrying` means a passing problem is being retried;
+    `transcribed` and `done` are progress, `done` with the number of insights the episode yielded.
+    """
+
+    topic: ClassVar[str] = "episodes.status"
+
+    episode_id: str = Field(description="Stable id of the episode.", examples=["3a7f..."])
+    feed_id: str = Field(description="Stable id of the episode's feed.", examples=["9d1e..."])
+    episode_title: str | None = Field(default=None, description="The episode's title.", examples=["Open weights and leaks"])
+    state: EpisodeState = Field(description="What just happened to the episode.", examples=["failed"])
+    reason: str | None = Field(
+        default=None,
+        description="Why it failed or is being retried, in words for the listener.",
+        examples=["the enclosure is an HTML page, not audio"],
+    )
+    insights: int | None = Field(default=None, description="Insights the episode yielded (with `done`).", examples=[8])
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What did not stop the episode but is worth knowing (a feed duration the audio does not match).",
+    )
+
+    def key(self) -> str:
+        return self.episode_id
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    FeedSubscribed,
+    FeedStatusChanged,
+    EpisodeDiscovered,
+    TranscriptReady,
+    InsightCreated,
+    EpisodeStatusChanged,
+)

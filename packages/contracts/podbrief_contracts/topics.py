@@ -13,6 +13,7 @@ PARTITIONS: dict[str, int] = {
     "episodes.discovered": 4,
     "transcripts.ready": 4,
     "insights.created": 4,
+    "episodes.status": 2,
 }
 
 

@@ -14,6 +14,7 @@ from podbrief_notify.migrate import upgrade
 from podbrief_notify.render import clock_time
 from podbrief_notify.settings import Settings
 from podbrief_notify.storage import open_store
+from podbrief_notify.subscriptions import failures_by_feed
 from podbrief_notify.users import user_by_email
 
 
@@ -58,3 +59,16 @@ def brief(
             typer.echo(f"   also said on {mention['podcast_title']} ({mention['episode_title']})")
         for related in item["related"]:
             typer.echo(f"   related: {related['text']} — {related['podcast_title']}")
+
+
+def episode_failures(settings: Settings | None = None) -> dict[str, dict[str, object]]:
+    """Per feed id: how many of its episodes failed and the latest reason (for `podbrief feeds`)."""
+    settings = settings or Settings()
+    url = settings.store_url("notify")
+    upgrade(url)
+    store = open_store(url)
+    try:
+        with store.reading() as session:
+            return failures_by_feed(session)
+    finally:
+        store.dispose()

@@ -7,12 +7,21 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from podbrief_contracts import FeedStatusChanged, InsightCreated, is_web_url
+from podbrief_contracts import EpisodeDiscovered, EpisodeStatusChanged, FeedStatusChanged, InsightCreated, is_web_url
 from sqlalchemy import Row, and_, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from podbrief_notify.tables import clusters, feedback, feeds, insight_links, insights, sent_clusters, subscriptions
+from podbrief_notify.tables import (
+    clusters,
+    episodes,
+    feedback,
+    feeds,
+    insight_links,
+    insights,
+    sent_clusters,
+    subscriptions,
+)
 
 RELATED_PER_INSIGHT = 3
 
@@ -131,6 +140,66 @@ def store_feed_status(session: Session, event: FeedStatusChanged) -> None:
         .where(or_(feeds.c.status_at.is_(None), feeds.c.status_at <= event.occurred_at))
         .values(**values)
     )
+
+
+def store_episode_discovered(session: Session, event: EpisodeDiscovered) -> None:
+    """List the episode as queued; a state that arrived first (events of other topics race this one) is kept."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(episodes).values(
+                    episode_id=event.episode_id,
+                    feed_id=event.feed_id,
+                    title=event.title,
+                    state="queued",
+                    reason=None,
+                    insights=None,
+                    notes=[],
+                    first_seen_at=event.occurred_at,
+                    updated_at=event.occurred_at,
+                )
+            )
+    except IntegrityError:
+        session.execute(
+            update(episodes)
+            .where(episodes.c.episode_id == event.episode_id, episodes.c.first_seen_at > event.occurred_at)
+            .values(first_seen_at=event.occurred_at)
+        )
+
+
+def store_episode_status(session: Session, event: EpisodeStatusChanged) -> None:
+    """Keep the newest state of an episode; an older event arriving late changes nothing (notes accumulate)."""
+    row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(episodes).values(
+                        episode_id=event.episode_id,
+                        feed_id=event.feed_id,
+                        title=event.episode_title,
+                        state=event.state,
+                        reason=event.reason,
+                        insights=event.insights,
+                        notes=list(event.notes),
+                        first_seen_at=event.occurred_at,
+                        updated_at=event.occurred_at,
+                    )
+                )
+            return
+        except IntegrityError:  # another consumer inserted it concurrently: merge below
+            row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().one()
+    notes = list(dict.fromkeys([*row["notes"], *event.notes]))
+    values: dict[str, Any] = {"notes": notes, "first_seen_at": min(row["first_seen_at"], event.occurred_at)}
+    if event.occurred_at >= row["updated_at"]:
+        values.update(
+            state=event.state,
+            reason=event.reason,
+            insights=event.insights if event.insights is not None else row["insights"],
+            title=event.episode_title or row["title"],
+            updated_at=event.occurred_at,
+        )
+    session.execute(update(episodes).where(episodes.c.episode_id == event.episode_id).values(**values))
 
 
 def shows_per_cluster(session: Session, cluster_ids: Iterable[str]) -> dict[str, int]:

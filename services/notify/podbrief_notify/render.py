@@ -57,6 +57,8 @@ PAGE_HEADERS = {
 }
 
 
-def render_brief(brief: dict[str, Any]) -> str:
-    """The HTML page of a stored brief payload."""
-    return _env.get_template("brief.html").render(brief=brief, style=Markup(_STYLE))  # noqa: S704 - our own stylesheet
+def render_brief(brief: dict[str, Any], failures: list[dict[str, Any]] | None = None) -> str:
+    """The HTML page of a stored brief payload; `failures` (episodes of followed shows that could not be processed,
+    with show, title and reason) are listed in its footer."""
+    style = Markup(_STYLE)  # noqa: S704 - our own stylesheet
+    return _env.get_template("brief.html").render(brief=brief, failures=failures or [], style=style)

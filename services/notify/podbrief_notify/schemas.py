@@ -115,6 +115,30 @@ class FeedStatus(BaseModel):
     episodes_discovered: int = Field(description="Episodes found in the feed so far.")
     insights: int = Field(description="Insights extracted from the feed so far.")
     episodes_with_insights: int = Field(description="Discovered episodes that have been transcribed and ranked.")
+    episodes_failed: int = Field(
+        default=0, description="Episodes that could not be processed (see `GET /v1/subscriptions/{id}/episodes`)."
+    )
+    latest_failure: str | None = Field(default=None, description="Why the most recent failed episode failed.")
+
+
+class EpisodeStatePublic(BaseModel):
+    episode_id: str
+    title: str | None = None
+    state: Literal["queued", "retrying", "failed", "transcribed", "done"] = Field(
+        description="`queued`: found in the feed, waiting to be transcribed; `transcribed`: waiting for insights; "
+        "`done`: finished with `insights`; `retrying`: a passing problem is being retried; `failed`: it cannot be "
+        "processed, `reason` says why."
+    )
+    reason: str | None = Field(default=None, description="Why it failed or is being retried.")
+    insights: int | None = Field(default=None, description="Insights the episode yielded, once done.")
+    notes: list[str] = Field(default_factory=list, description="What did not stop the episode but is worth knowing.")
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+class EpisodeStatesPublic(BaseModel):
+    data: list[EpisodeStatePublic]
+    count: int = Field(description="Total episodes with a state (all pages).")
 
 
 class SubscriptionCreate(_In):

@@ -1,15 +1,15 @@
-"""Thin event handlers: insights.created and feeds.status into the store, each event once."""
+"""Thin event handlers: insights, feed and episode states into the store, each event once."""
 
 from __future__ import annotations
 
 import asyncio
 
-from podbrief_contracts import FeedStatusChanged, InsightCreated
+from podbrief_contracts import EpisodeDiscovered, EpisodeStatusChanged, FeedStatusChanged, InsightCreated
 from podbrief_runtime.kafka import Route
 from podbrief_runtime.store import Store
 
 from podbrief_notify.clock import Clock
-from podbrief_notify.insights import store_feed_status, store_insight
+from podbrief_notify.insights import store_episode_discovered, store_episode_status, store_feed_status, store_insight
 from podbrief_notify.metrics import INSIGHTS
 
 
@@ -28,6 +28,14 @@ class Handlers:
         """Keep the feed's latest poll status for the subscription views."""
         await asyncio.to_thread(self._feed_status, event)
 
+    async def on_episode_status(self, event: EpisodeStatusChanged) -> None:
+        """Keep the episode's latest state (failed with its reason, done with its insights) for its listeners."""
+        await asyncio.to_thread(self._episode_status, event)
+
+    async def on_episode_discovered(self, event: EpisodeDiscovered) -> None:
+        """List a new episode of a followed show as queued, until transcribe and rank say more."""
+        await asyncio.to_thread(self._episode_discovered, event)
+
     def _insight(self, event: InsightCreated) -> None:
         with self.store.transaction() as session:
             if not Store.claim(session, event.event_id, event.topic):
@@ -40,9 +48,21 @@ class Handlers:
             if Store.claim(session, event.event_id, event.topic):
                 store_feed_status(session, event)
 
+    def _episode_status(self, event: EpisodeStatusChanged) -> None:
+        with self.store.transaction() as session:
+            if Store.claim(session, event.event_id, event.topic):
+                store_episode_status(session, event)
+
+    def _episode_discovered(self, event: EpisodeDiscovered) -> None:
+        with self.store.transaction() as session:
+            if Store.claim(session, event.event_id, event.topic):
+                store_episode_discovered(session, event)
+
     def routes(self) -> dict[str, Route]:
         """The topics notify consumes and their handlers."""
         return {
             InsightCreated.topic: Route(InsightCreated, self.on_insight_created),
             FeedStatusChanged.topic: Route(FeedStatusChanged, self.on_feed_status),
+            EpisodeStatusChanged.topic: Route(EpisodeStatusChanged, self.on_episode_status),
+            EpisodeDiscovered.topic: Route(EpisodeDiscovered, self.on_episode_discovered),
         }

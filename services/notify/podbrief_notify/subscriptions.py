@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from podbrief_notify.exceptions import Conflict, EmailNotConfirmed, LimitReached, NotFound
-from podbrief_notify.tables import feeds, insights, subscriptions
+from podbrief_notify.tables import episodes, feeds, insights, subscriptions
 
 
 def subscribe(
@@ -62,9 +62,23 @@ def _query() -> Select[Any]:
         .where(insights.c.feed_id == subscriptions.c.feed_id)
         .scalar_subquery()
     )
+    failed = (
+        select(func.count())
+        .where(episodes.c.feed_id == subscriptions.c.feed_id, episodes.c.state == "failed")
+        .scalar_subquery()
+    )
+    latest_failure = (
+        select(episodes.c.reason)
+        .where(episodes.c.feed_id == subscriptions.c.feed_id, episodes.c.state == "failed")
+        .order_by(episodes.c.updated_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
         select(
             subscriptions,
+            failed.label("episodes_failed"),
+            latest_failure.label("latest_failure"),
             feeds.c.title,
             feeds.c.status,
             feeds.c.last_polled_at,
@@ -95,6 +109,8 @@ def public(row: Row[Any]) -> dict[str, Any]:
             "episodes_discovered": row.episodes_seen or 0,
             "insights": row.insight_count,
             "episodes_with_insights": row.episodes_ranked,
+            "episodes_failed": row.episodes_failed,
+            "latest_failure": row.latest_failure,
         },
     }
 
@@ -141,3 +157,60 @@ def unsubscribe(session: Session, user_id: str, sub_id: str) -> None:
 def subscribed_feed_ids(session: Session, user_id: str) -> list[str]:
     """The feeds the user follows."""
     return list(session.execute(select(subscriptions.c.feed_id).where(subscriptions.c.user_id == user_id)).scalars())
+
+
+def episode_list(session: Session, user_id: str, sub_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the episodes of one of the user's subscriptions, newest first, with their state; NotFound otherwise."""
+    feed_id = session.execute(
+        select(subscriptions.c.feed_id).where(subscriptions.c.id == sub_id, subscriptions.c.user_id == user_id)
+    ).scalar_one_or_none()
+    if feed_id is None:
+        raise NotFound("subscription not found")
+    rows = session.execute(
+        select(episodes)
+        .where(episodes.c.feed_id == feed_id)
+        .order_by(episodes.c.first_seen_at.desc(), episodes.c.episode_id)
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    data = [
+        {
+            "episode_id": r["episode_id"],
+            "title": r["title"],
+            "state": r["state"],
+            "reason": r["reason"],
+            "insights": r["insights"],
+            "notes": r["notes"],
+            "first_seen_at": r["first_seen_at"],
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+    total = session.execute(select(func.count()).where(episodes.c.feed_id == feed_id)).scalar_one()
+    return data, total
+
+
+def failures_of_followed_shows(session: Session, user_id: str, since: datetime) -> list[dict[str, Any]]:
+    """Episodes of the user's shows that failed since `since` (title, show, reason), newest first: for the brief's footer."""
+    rows = session.execute(
+        select(episodes.c.title, episodes.c.reason, feeds.c.title.label("show"))
+        .select_from(episodes.join(subscriptions, subscriptions.c.feed_id == episodes.c.feed_id))
+        .outerjoin(feeds, feeds.c.feed_id == episodes.c.feed_id)
+        .where(subscriptions.c.user_id == user_id, episodes.c.state == "failed", episodes.c.updated_at >= since)
+        .order_by(episodes.c.updated_at.desc())
+        .limit(10)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def failures_by_feed(session: Session) -> dict[str, dict[str, Any]]:
+    """Every feed with failed episodes: their count and the latest reason."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = session.execute(
+        select(episodes.c.feed_id, episodes.c.reason).where(episodes.c.state == "failed").order_by(episodes.c.updated_at)
+    ).all()
+    for feed_id, reason in rows:
+        entry = out.setdefault(feed_id, {"episodes_failed": 0, "latest_failure": None})
+        entry["episodes_failed"] += 1
+        entry["latest_failure"] = reason
+    return out

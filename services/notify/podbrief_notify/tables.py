@@ -92,6 +92,21 @@ feeds = Table(
     Column("status_at", UTCDateTime),
 )
 
+# Each episode of a followed show as its listener sees it: processing, failed (with why) or done (with its insights).
+episodes = Table(
+    "episodes",
+    metadata,
+    Column("episode_id", String(64), primary_key=True),
+    Column("feed_id", String(64), nullable=False, index=True),
+    Column("title", Text),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("insights", Integer),
+    Column("notes", JSON, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 subscriptions = Table(
     "subscriptions",
     metadata,

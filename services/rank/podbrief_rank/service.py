@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 
-from podbrief_contracts import InsightCreated, RelatedInsight, TranscriptReady, stable_id
+from podbrief_contracts import EpisodeStatusChanged, InsightCreated, RelatedInsight, TranscriptReady, stable_id
 from podbrief_runtime.store import Store, inbox
 from sqlalchemy import select
 
@@ -41,7 +42,7 @@ class RankService:
         )
         async with self._placing:
             emitted = await asyncio.to_thread(self._place_and_commit, event, extracted)
-        log.info("insights", extra={"episode_id": event.episode.episode_id, "extracted": len(extracted), "emitted": emitted})
+        log.info("insights", extra={"episode_id": event.episode.episode_id, "extracted": len(extracted), "events": emitted})
         if emitted:
             self.emitted()
 
@@ -64,7 +65,19 @@ class RankService:
             for item in ranked:
                 is_face = repository.record(session, episode, item)
                 Store.emit(session, self._insight_created(event, item, is_face))
-        return len(ranked)
+            # For the listener's episode list: done, with what the episode yielded (also when it was nothing).
+            Store.emit(
+                session,
+                EpisodeStatusChanged(
+                    event_id=str(uuid.uuid4()),
+                    episode_id=episode.episode_id,
+                    feed_id=event.episode.feed_id,
+                    episode_title=event.episode.episode_title,
+                    state="done",
+                    insights=len(extracted),
+                ),
+            )
+        return len(ranked) + 1
 
     def _insight_created(self, event: TranscriptReady, item: RankedInsight, is_face: bool) -> InsightCreated:
         x = item.insight

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from podbrief_notify import briefs
+from podbrief_notify import briefs, subscriptions
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, OptionalUser, PageDep, errors, json_errors
 from podbrief_notify.context import Context
 from podbrief_notify.exceptions import Conflict, NotFound
@@ -110,4 +110,6 @@ def brief_html(
             raise HTTPException(
                 401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"}
             )
-    return HTMLResponse(render_brief(json.loads(row.payload)), headers=PAGE_HEADERS)
+        # Episodes of the reader's shows that failed in the week before the brief: why something may be missing.
+        failures = subscriptions.failures_of_followed_shows(session, row.user_id, row.created_at - timedelta(days=7))
+    return HTMLResponse(render_brief(json.loads(row.payload), failures), headers=PAGE_HEADERS)

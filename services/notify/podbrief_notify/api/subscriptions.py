@@ -11,7 +11,14 @@ from podbrief_notify import opml, subscriptions
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, PageDep, errors
 from podbrief_notify.context import Context
 from podbrief_notify.exceptions import Conflict, NotifyError, TooLarge
-from podbrief_notify.schemas import OpmlImport, OpmlRejected, SubscriptionCreate, SubscriptionPublic, SubscriptionsPublic
+from podbrief_notify.schemas import (
+    EpisodeStatesPublic,
+    OpmlImport,
+    OpmlRejected,
+    SubscriptionCreate,
+    SubscriptionPublic,
+    SubscriptionsPublic,
+)
 from podbrief_notify.urls import check_public, normalise_url
 from podbrief_notify.users import get_user
 
@@ -109,6 +116,14 @@ def get_subscription(subscription_id: SubId, ctx: Ctx, user_id: CurrentUser) -> 
     """One subscription with its feed's status: last poll, last error, episodes and insights so far."""
     with ctx.store.reading() as session:
         return SubscriptionPublic.model_validate(subscriptions.get_subscription(session, user_id, subscription_id))
+
+
+@router.get("/{subscription_id}/episodes", response_model=EpisodeStatesPublic, responses={**AUTH_ERRORS, **errors(404)})
+def list_episodes(subscription_id: SubId, ctx: Ctx, user_id: CurrentUser, paging: PageDep) -> EpisodeStatesPublic:
+    """The feed's episodes, newest first, with where each stands: failed (and why), retrying, or done with its insights."""
+    with ctx.store.reading() as session:
+        data, count = subscriptions.episode_list(session, user_id, subscription_id, paging.limit, paging.offset)
+    return EpisodeStatesPublic.model_validate({"data": data, "count": count})
 
 
 @router.delete("/{subscription_id}", status_code=204, responses={**AUTH_ERRORS, **errors(404)})
