@@ -19,6 +19,7 @@ from podbrief_contracts import (
     Event,
     FeedStatusChanged,
     FeedSubscribed,
+    FeedUnsubscribed,
     InsightCreated,
     TranscriptReady,
     dlq,
@@ -43,7 +44,7 @@ SERVICES = (
     ServiceDoc(
         "ingest",
         "Owns the feed registry; polls feeds politely and announces each new episode once.",
-        (FeedSubscribed,),
+        (FeedSubscribed, FeedUnsubscribed),
         (EpisodeDiscovered, FeedStatusChanged),
         "One process polls every feed (bounded concurrency). More processes share `feeds.subscribed` partitions, "
         "but share one poll-state database (PostgreSQL in deployment).",
@@ -69,7 +70,7 @@ SERVICES = (
         "The REST API (users, subscriptions, interests, webhooks, briefs) and the daily brief: ranking, "
         "scheduling, signed webhook delivery.",
         (InsightCreated, FeedStatusChanged, EpisodeStatusChanged, EpisodeDiscovered),
-        (FeedSubscribed,),
+        (FeedSubscribed, FeedUnsubscribed),
         "Stateless API processes behind a load balancer over PostgreSQL; briefs are once per user and period by a "
         "unique key, so several schedulers are safe.",
     ),

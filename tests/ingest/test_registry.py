@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from podbrief_contracts import EpisodeDiscovered, FeedStatusChanged
+from podbrief_contracts import EpisodeDiscovered, FeedStatusChanged, FeedSubscribed, FeedUnsubscribed
 from podbrief_ingest import registry
 from podbrief_ingest.app import Ingest, build
 from podbrief_ingest.cli import feed_statuses
@@ -100,3 +100,24 @@ async def test_cli_lists_every_feed_with_its_status(feed_server: FeedServer, set
         (good, "The Signal Hour", "ok", 2),
         (feed_server.url("/later.xml"), None, "pending", 0),
     ]
+
+
+async def test_a_feed_nobody_follows_is_not_polled_until_someone_subscribes_again(
+    feed_server: FeedServer, ingest: Ingest, store: Store
+) -> None:
+    url = feed_server.serve("/feed.xml", rss(1))
+    feed_id = await subscribe(ingest, url)
+    later = datetime.now(UTC) + timedelta(days=1)
+    await ingest.handlers.on_feed_unsubscribed(FeedUnsubscribed(event_id="gone", feed_id=feed_id))
+    with store.transaction() as session:
+        assert registry.claim_due(session, later, 10, "p", later + timedelta(minutes=5)) == []
+        assert registry.next_due_at(session) is None
+    # An unsubscription older than the last subscription (topics are not ordered against each other) changes nothing.
+    await ingest.handlers.on_feed_subscribed(
+        FeedSubscribed(event_id="again", feed_id=feed_id, feed_url=url, occurred_at=datetime.now(UTC) + timedelta(seconds=5))
+    )
+    stale = FeedUnsubscribed(event_id="stale", feed_id=feed_id, occurred_at=datetime.now(UTC) - timedelta(minutes=1))
+    await ingest.handlers.on_feed_unsubscribed(stale)
+    with store.transaction() as session:
+        [claimed] = registry.claim_due(session, later, 10, "p", later + timedelta(minutes=5))
+    assert claimed.feed_id == feed_id

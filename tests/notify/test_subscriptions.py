@@ -134,6 +134,24 @@ async def test_unsubscribing_removes_the_subscription(notify):
     assert (await notify.client.delete(f"/v1/subscriptions/{sub['id']}", headers=auth)).status_code == 404
 
 
+async def test_the_last_follower_leaving_tells_ingest_to_stop_polling_the_feed(notify):
+    url = "https://feeds.example.com/a.xml"
+    a, b = await signup(notify.client, "a@example.com"), await signup(notify.client, "b@example.com")
+    sub_a = (await notify.client.post("/v1/subscriptions", headers=a, json={"feed_url": url})).json()
+    sub_b = (await notify.client.post("/v1/subscriptions", headers=b, json={"feed_url": url})).json()
+
+    def unsubscribed() -> list[dict]:
+        with notify.store.engine.connect() as conn:
+            rows = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == "feeds.unsubscribed")).scalars()
+            return [json.loads(r) for r in rows]
+
+    assert (await notify.client.delete(f"/v1/subscriptions/{sub_a['id']}", headers=a)).status_code == 204
+    assert unsubscribed() == []  # b still follows it
+    assert (await notify.client.delete(f"/v1/subscriptions/{sub_b['id']}", headers=b)).status_code == 204
+    [event] = unsubscribed()
+    assert event["feed_id"] == feed_id_for(url)
+
+
 @pytest.mark.parametrize("settings_overrides", [{"allow_private_urls": False}])
 async def test_opml_import_subscribes_and_reports_rejects(notify, settings_overrides):
     auth = await signup(notify.client, "a@example.com")

@@ -106,6 +106,17 @@ class FeedSubscribed(Event):
         return self.feed_id
 
 
+class FeedUnsubscribed(Event):
+    """A feed lost its last follower; ingest stops polling it until someone subscribes again."""
+
+    topic: ClassVar[str] = "feeds.unsubscribed"
+
+    feed_id: str = Field(description="Stable id of the feed.", examples=["9d1e..."])
+
+    def key(self) -> str:
+        return self.feed_id
+
+
 class FeedStatusChanged(Event):
     """Ingest polled a feed; notify shows the status on the user's subscriptions."""
 
@@ -341,6 +352,7 @@ class EpisodeStatusChanged(Event):
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     FeedSubscribed,
+    FeedUnsubscribed,
     FeedStatusChanged,
     EpisodeDiscovered,
     TranscriptReady,

@@ -9,6 +9,7 @@ DLQ_SUFFIX = ".dlq"
 # Partitions are the unit of parallelism: transcribe, the slow stage, gets the most.
 PARTITIONS: dict[str, int] = {
     "feeds.subscribed": 2,
+    "feeds.unsubscribed": 2,
     "feeds.status": 2,
     "episodes.discovered": 4,
     "transcripts.ready": 4,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    exists,
     func,
     insert,
     or_,
@@ -80,6 +81,17 @@ feeds = Table(
     Column("lease_until", UTCDateTime),
 )
 
+# Whether anyone still follows a feed: notify says when a feed gains (FeedSubscribed) and loses its last follower
+# (FeedUnsubscribed). The two come on different topics, so the newer time wins. A feed without a row is followed
+# (feeds registered before this table existed).
+follows = Table(
+    "follows",
+    metadata,
+    Column("feed_id", String(64), primary_key=True),
+    Column("subscribed_at", UTCDateTime),
+    Column("unsubscribed_at", UTCDateTime),
+)
+
 # The primary key is episode_id = stable_id(feed_id, guid): unique (feed_id, guid) without indexing long GUIDs.
 episodes = Table(
     "episodes",
@@ -124,9 +136,44 @@ def add_feed(session: Session, feed_id: str, url: str, now: datetime) -> bool:
     return True
 
 
+def _unfollowed() -> Any:
+    """Feeds whose last follower left after the last subscription: not polled."""
+    return exists().where(
+        follows.c.feed_id == feeds.c.feed_id,
+        follows.c.unsubscribed_at.is_not(None),
+        or_(follows.c.subscribed_at.is_(None), follows.c.unsubscribed_at > follows.c.subscribed_at),
+    )
+
+
+def followed(session: Session, feed_id: str, at: datetime) -> bool:
+    """Record that the feed has a follower as of `at`; True when it was unfollowed until now (polling resumes)."""
+    row = session.execute(select(follows).where(follows.c.feed_id == feed_id)).first()
+    if row is None:
+        session.execute(insert(follows).values(feed_id=feed_id, subscribed_at=at, unsubscribed_at=None))
+        return False
+    was_unfollowed = row.unsubscribed_at is not None and (row.subscribed_at is None or row.unsubscribed_at > row.subscribed_at)
+    if row.subscribed_at is None or at > row.subscribed_at:
+        session.execute(update(follows).where(follows.c.feed_id == feed_id).values(subscribed_at=at))
+        if was_unfollowed and at > row.unsubscribed_at:
+            session.execute(update(feeds).where(feeds.c.feed_id == feed_id).values(next_poll_at=at))
+            return True
+    return False
+
+
+def unfollowed(session: Session, feed_id: str, at: datetime) -> None:
+    """Record that the feed lost its last follower at `at` (a newer subscription, already seen, still wins)."""
+    row = session.execute(select(follows).where(follows.c.feed_id == feed_id)).first()
+    if row is None:
+        session.execute(insert(follows).values(feed_id=feed_id, subscribed_at=None, unsubscribed_at=at))
+    elif row.unsubscribed_at is None or at > row.unsubscribed_at:
+        session.execute(update(follows).where(follows.c.feed_id == feed_id).values(unsubscribed_at=at))
+
+
 def claim_due(session: Session, now: datetime, limit: int, owner: str, lease_until: datetime) -> list[FeedState]:
-    """Lease up to `limit` feeds due at `now` to `owner` (oldest due first) and return them."""
-    claimable = and_(feeds.c.next_poll_at <= now, or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
+    """Lease up to `limit` followed feeds due at `now` to `owner` (oldest due first) and return them."""
+    claimable = and_(
+        feeds.c.next_poll_at <= now, or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now), ~_unfollowed()
+    )
     due = select(feeds.c.feed_id).where(claimable).order_by(feeds.c.next_poll_at).limit(limit)
     # The conditions are repeated outside the subquery so a concurrent claimer's lease is re-checked per row.
     session.execute(update(feeds).where(feeds.c.feed_id.in_(due), claimable).values(lease_owner=owner, lease_until=lease_until))
@@ -142,7 +189,9 @@ def claim_due(session: Session, now: datetime, limit: int, owner: str, lease_unt
 
 def next_due_at(session: Session) -> datetime | None:
     """When the next unleased feed falls due (None when there are no feeds)."""
-    return session.execute(select(func.min(feeds.c.next_poll_at)).where(feeds.c.lease_until.is_(None))).scalar()
+    return session.execute(
+        select(func.min(feeds.c.next_poll_at)).where(feeds.c.lease_until.is_(None), ~_unfollowed())
+    ).scalar()
 
 
 def record_poll(

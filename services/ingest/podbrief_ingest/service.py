@@ -1,11 +1,11 @@
-"""Thin event handlers: feeds.subscribed into the feed registry, each event once."""
+"""Thin event handlers: feeds.subscribed and feeds.unsubscribed into the feed registry, each event once."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 
-from podbrief_contracts import FeedSubscribed
+from podbrief_contracts import FeedSubscribed, FeedUnsubscribed
 from podbrief_runtime.kafka import Route
 from podbrief_runtime.store import Store
 
@@ -26,12 +26,26 @@ class Handlers:
         if await asyncio.to_thread(self._subscribe, event):
             self.wake()
 
+    async def on_feed_unsubscribed(self, event: FeedUnsubscribed) -> None:
+        """Stop polling a feed nobody follows any more (until someone subscribes again)."""
+        await asyncio.to_thread(self._unsubscribe, event)
+
     def _subscribe(self, event: FeedSubscribed) -> bool:
         with self.store.transaction() as session:
             if not Store.claim(session, event.event_id, event.topic):
                 return False
-            return registry.add_feed(session, event.feed_id, event.feed_url, self.clock())
+            added = registry.add_feed(session, event.feed_id, event.feed_url, self.clock())
+            resumed = registry.followed(session, event.feed_id, event.occurred_at)
+            return added or resumed
+
+    def _unsubscribe(self, event: FeedUnsubscribed) -> None:
+        with self.store.transaction() as session:
+            if Store.claim(session, event.event_id, event.topic):
+                registry.unfollowed(session, event.feed_id, event.occurred_at)
 
     def routes(self) -> dict[str, Route]:
         """The topics ingest consumes and their handlers."""
-        return {FeedSubscribed.topic: Route(FeedSubscribed, self.on_feed_subscribed)}
+        return {
+            FeedSubscribed.topic: Route(FeedSubscribed, self.on_feed_subscribed),
+            FeedUnsubscribed.topic: Route(FeedUnsubscribed, self.on_feed_unsubscribed),
+        }

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from podbrief_contracts import FeedSubscribed, feed_id_for, stable_id
+from podbrief_contracts import FeedSubscribed, FeedUnsubscribed, feed_id_for, stable_id
 from podbrief_runtime.store import Store
 from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -147,11 +147,19 @@ def all_feed_urls(session: Session, user_id: str) -> list[tuple[str, str | None]
     return list(rows)
 
 
-def unsubscribe(session: Session, user_id: str, sub_id: str) -> None:
-    """Delete one of the user's subscriptions; NotFound for anyone else's."""
-    result = session.execute(delete(subscriptions).where(subscriptions.c.id == sub_id, subscriptions.c.user_id == user_id))
-    if not result.rowcount:
+def unsubscribe(session: Session, user_id: str, sub_id: str) -> bool:
+    """Delete one of the user's subscriptions (NotFound for anyone else's); when it was the feed's last follower,
+    emit FeedUnsubscribed so ingest stops polling it. True when an event was emitted."""
+    feed_id = session.execute(
+        select(subscriptions.c.feed_id).where(subscriptions.c.id == sub_id, subscriptions.c.user_id == user_id)
+    ).scalar_one_or_none()
+    if feed_id is None:
         raise NotFound("subscription not found")
+    session.execute(delete(subscriptions).where(subscriptions.c.id == sub_id))
+    if session.execute(select(subscriptions.c.id).where(subscriptions.c.feed_id == feed_id).limit(1)).first() is not None:
+        return False
+    Store.emit(session, FeedUnsubscribed(event_id=stable_id("feed-unsubscribed", sub_id), feed_id=feed_id))
+    return True
 
 
 def subscribed_feed_ids(session: Session, user_id: str) -> list[str]:

@@ -128,7 +128,9 @@ def list_episodes(subscription_id: SubId, ctx: Ctx, user_id: CurrentUser, paging
 
 @router.delete("/{subscription_id}", status_code=204, responses={**AUTH_ERRORS, **errors(404)})
 def delete_subscription(subscription_id: SubId, ctx: Ctx, user_id: CurrentUser) -> Response:
-    """Unsubscribe (briefs stop including the feed; the feed itself keeps being polled for others)."""
+    """Unsubscribe: briefs stop including the feed, and when nobody else follows it, it is no longer polled."""
     with ctx.store.transaction() as session:
-        subscriptions.unsubscribe(session, user_id, subscription_id)
+        emitted = subscriptions.unsubscribe(session, user_id, subscription_id)
+    if emitted:
+        ctx.emitted()
     return Response(status_code=204)
