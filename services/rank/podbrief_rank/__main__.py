@@ -34,7 +34,7 @@ def main() -> None:
 async def serve(settings: Settings, store: Store, ranker: Ranker, embedding_model: str) -> None:
     """Run the worker (the Kafka clients need a running event loop, so they are made here)."""
     runtime = Runtime("rank", settings, store)
-    service = RankService(store, ranker, embedding_model, runtime.emitted)
+    service = RankService(store, ranker, embedding_model, runtime.emitted, collection=settings.qdrant_collection)
     routes = {TranscriptReady.topic: Route(TranscriptReady, service.on_transcript_ready)}
     # An hour of transcript takes seconds, but a long one on a busy machine must not trip the poll interval.
     await runtime.serve(routes, concurrency=settings.concurrency, max_poll_interval_ms=600_000)

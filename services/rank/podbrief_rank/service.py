@@ -12,6 +12,7 @@ from podbrief_runtime.store import Store, inbox
 from sqlalchemy import select
 
 from podbrief_rank import repository
+from podbrief_rank.dedup_lock import DedupLock
 from podbrief_rank.extract import Extracted
 from podbrief_rank.pipeline import EpisodeInfo, RankedInsight, Ranker, insight_id_for
 from podbrief_rank.segmentation import TimedText
@@ -23,13 +24,22 @@ log = logging.getLogger(__name__)
 class RankService:
     """Turns transcripts into insights; `emitted` is called after outbox rows are committed."""
 
-    def __init__(self, store: Store, ranker: Ranker, embedding_model: str, emitted: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ranker: Ranker,
+        embedding_model: str,
+        emitted: Callable[[], None] = lambda: None,
+        collection: str = "insights",
+    ) -> None:
         self.store = store
         self.ranker = ranker
         self.embedding_model = embedding_model
         self.emitted = emitted
-        # Dedup must see the points of the episode handled just before: place, store and commit one at a time.
+        # Dedup must see the points of the episode handled just before: place, store and commit one at a time,
+        # in this process (asyncio) and across rank processes sharing the vector collection (DedupLock).
         self._placing = asyncio.Lock()
+        self._across = DedupLock(store.engine, collection)
 
     async def on_transcript_ready(self, event: TranscriptReady) -> None:
         """Extract, dedup and emit the episode's insights; a redelivered event has no effect."""
@@ -41,7 +51,7 @@ class RankService:
             self.ranker.extract, segments, event.duration, event.language, chapters, event.episode.podcast_title
         )
         async with self._placing:
-            emitted = await asyncio.to_thread(self._place_and_commit, event, extracted)
+            emitted = await asyncio.to_thread(self._place_and_commit_alone, event, extracted)
         log.info("insights", extra={"episode_id": event.episode.episode_id, "extracted": len(extracted), "events": emitted})
         if emitted:
             self.emitted()
@@ -49,6 +59,10 @@ class RankService:
     def _handled(self, event_id: str) -> bool:
         with self.store.engine.connect() as conn:
             return conn.execute(select(inbox.c.event_id).where(inbox.c.event_id == event_id)).first() is not None
+
+    def _place_and_commit_alone(self, event: TranscriptReady, extracted: list[Extracted]) -> int:
+        with self._across.held():
+            return self._place_and_commit(event, extracted)
 
     def _place_and_commit(self, event: TranscriptReady, extracted: list[Extracted]) -> int:
         episode = _episode_info(event)
