@@ -69,7 +69,7 @@ class _Server:
 class SampleServer(_Server):
     """Serve `samples/` (and `extra` documents by name) with `{{BASE_URL}}` replaced by this server's URL."""
 
-    def __init__(self, root: Path = SAMPLES_DIR, extra: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path = SAMPLES_DIR, extra: dict[str, str | bytes] | None = None) -> None:
         server = self
         extra = extra or {}
 
@@ -77,7 +77,10 @@ class SampleServer(_Server):
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
                 name = self.path.split("?")[0].lstrip("/")
                 if name in extra:
-                    self._send(extra[name].replace("{{BASE_URL}}", server.url).encode(), "application/rss+xml")
+                    document = extra[name]
+                    if isinstance(document, str):  # text with {{BASE_URL}}; bytes are served exactly as given
+                        document = document.replace("{{BASE_URL}}", server.url).encode()
+                    self._send(document, "application/rss+xml")
                     return
                 path = (root / name).resolve()
                 if root.resolve() not in path.parents or not path.is_file():

@@ -23,7 +23,7 @@ class Run:
 
     data_dir: Path
     episodes: int
-    extra_feeds: dict[str, str] = field(default_factory=dict)
+    extra_feeds: dict[str, str | bytes] = field(default_factory=dict)
     broker_port: int | None = None
     stack: Stack | None = None
     api: Api | None = None
@@ -69,7 +69,10 @@ class Run:
 
     def status(self) -> list[dict]:
         assert self.api is not None
-        return [self.api.call("GET", f"/v1/subscriptions/{sid}")["feed"] for sid in self.subscription_ids]
+        # One request (oldest first, as subscribed): a status per subscription would trip the API's rate limit.
+        listed = self.api.call("GET", "/v1/subscriptions", params={"limit": 100})["data"]
+        by_id = {sub["id"]: sub["feed"] for sub in listed}
+        return [by_id[sid] for sid in self.subscription_ids]
 
     def wait(self, done: Callable[[list[dict]], bool], timeout: float, what: str) -> list[dict]:
         """Poll subscription statuses until `done(statuses)`; fail with the logs' location otherwise."""
