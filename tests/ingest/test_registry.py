@@ -121,3 +121,12 @@ async def test_a_feed_nobody_follows_is_not_polled_until_someone_subscribes_agai
     with store.transaction() as session:
         [claimed] = registry.claim_due(session, later, 10, "p", later + timedelta(minutes=5))
     assert claimed.feed_id == feed_id
+
+
+async def test_a_feed_read_leniently_says_so_on_its_status(feed_server: FeedServer, ingest: Ingest, store: Store) -> None:
+    url = feed_server.serve("/feed.xml", rss(1).replace("<title>The Signal Hour</title>", "<title>Signal&nbsp;Hour</title>"))
+    await subscribe(ingest, url)
+    await ingest.scheduler.poll_due()
+    [status] = emitted(store, FeedStatusChanged.topic)
+    assert status["status"] == "ok" and status["title"] == "Signal\xa0Hour"
+    assert status["notes"] == ["read as podcast apps do: HTML or undefined entities were read as text"]

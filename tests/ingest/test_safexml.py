@@ -126,6 +126,7 @@ def test_the_real_no_agenda_feed_with_an_undefined_entity_parses_as_podcast_apps
     extras = scan(to_utf8(body), URL)
     assert extras.notes == ["HTML or undefined entities were read as text (gtgt)"]
     feed = parse_feed(body, URL)
+    assert feed.notes == ("read as podcast apps do: HTML or undefined entities were read as text (gtgt)",)
     assert len(feed.episodes) == 29
     assert all(e.transcripts for e in feed.episodes)
 

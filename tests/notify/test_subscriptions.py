@@ -111,6 +111,7 @@ async def test_a_subscription_shows_its_feeds_status_and_insights(notify):
         last_error="HTTP 503",
         episodes_seen=4,
         occurred_at=now,
+        notes=["read as podcast apps do: bare ampersands were read as text"],
     )
     stale = status.model_copy(
         update={"event_id": "s0", "status": "ok", "last_error": None, "occurred_at": now - timedelta(hours=2)}
@@ -122,6 +123,7 @@ async def test_a_subscription_shows_its_feeds_status_and_insights(notify):
     assert feed["title"] == "Show 1" and feed["status"] == "error" and feed["last_error"] == "HTTP 503"
     assert feed["episodes_discovered"] == 4 and feed["insights"] == 2
     assert feed["last_polled_at"] is not None
+    assert feed["notes"] == ["read as podcast apps do: bare ampersands were read as text"]
 
 
 async def test_unsubscribing_removes_the_subscription(notify):

@@ -138,6 +138,11 @@ class FeedStatusChanged(Event):
         default=None, description="Message of the last failed poll.", examples=["feed larger than 10485760 bytes"]
     )
     episodes_seen: int = Field(default=0, description="Episodes discovered in this feed so far.", examples=[3])
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the last read forgave (an undefined entity, junk before the XML), as podcast apps do.",
+        examples=[["read as podcast apps do: HTML or undefined entities were read as text (gtgt)"]],
+    )
 
     def key(self) -> str:
         return self.feed_id

@@ -44,6 +44,7 @@ def feed_status_changed(
     last_success_at: datetime | None,
     last_error: str | None,
     episodes_seen: int,
+    notes: list[str] | None = None,
 ) -> FeedStatusChanged:
     """The feed's status after the poll at `polled_at`; the event id derives from the feed and that moment."""
     return FeedStatusChanged(
@@ -56,4 +57,5 @@ def feed_status_changed(
         last_success_at=last_success_at,
         last_error=last_error,
         episodes_seen=episodes_seen,
+        notes=notes or [],
     )

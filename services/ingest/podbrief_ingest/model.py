@@ -43,6 +43,8 @@ class ParsedFeed:
     episodes: tuple[Episode, ...]
     blocked_by: str | None = None
     new_feed_url: str | None = None
+    # Defects forgiven while reading it (safexml.recover), shown on the feed's status.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

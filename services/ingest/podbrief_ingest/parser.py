@@ -59,6 +59,7 @@ def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> Parsed
         episodes=episodes,
         blocked_by=blocked_by,
         new_feed_url=_web(extras.new_feed_url, "itunes:new-feed-url", url),
+        notes=tuple(f"read as podcast apps do: {note}" for note in extras.notes),
     )
 
 

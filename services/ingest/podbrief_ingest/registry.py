@@ -241,6 +241,7 @@ def record_poll(
                 last_success_at=last_success_at,
                 last_error=result.error,
                 episodes_seen=values["episodes_seen"],
+                notes=list(parsed.notes) if parsed is not None else [],
             ),
         )
     return Recorded(announced=announced, status_emitted=bool(changed or announced))

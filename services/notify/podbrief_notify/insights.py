@@ -125,6 +125,7 @@ def store_feed_status(session: Session, event: FeedStatusChanged) -> None:
         last_error=event.last_error,
         episodes_seen=event.episodes_seen,
         status_at=event.occurred_at,
+        notes=list(event.notes),
     )
     known = session.execute(select(feeds.c.status_at).where(feeds.c.feed_id == event.feed_id)).first()
     if known is None:

@@ -119,6 +119,9 @@ class FeedStatus(BaseModel):
         default=0, description="Episodes that could not be processed (see `GET /v1/subscriptions/{id}/episodes`)."
     )
     latest_failure: str | None = Field(default=None, description="Why the most recent failed episode failed.")
+    notes: list[str] = Field(
+        default_factory=list, description="What the last read of the feed forgave (as podcast apps do), e.g. an undefined entity."
+    )
 
 
 class EpisodeStatePublic(BaseModel):

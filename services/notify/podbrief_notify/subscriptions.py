@@ -85,6 +85,7 @@ def _query() -> Select[Any]:
             feeds.c.last_success_at,
             feeds.c.last_error,
             feeds.c.episodes_seen,
+            feeds.c.notes,
             insight_count.label("insight_count"),
             episodes_ranked.label("episodes_ranked"),
         )
@@ -111,6 +112,7 @@ def public(row: Row[Any]) -> dict[str, Any]:
             "episodes_with_insights": row.episodes_ranked,
             "episodes_failed": row.episodes_failed,
             "latest_failure": row.latest_failure,
+            "notes": row.notes or [],
         },
     }
 

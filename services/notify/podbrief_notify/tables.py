@@ -90,6 +90,7 @@ feeds = Table(
     Column("last_error", Text),
     Column("episodes_seen", Integer, nullable=False, default=0),
     Column("status_at", UTCDateTime),
+    Column("notes", JSON),
 )
 
 # Each episode of a followed show as its listener sees it: processing, failed (with why) or done (with its insights).
