@@ -79,7 +79,7 @@ demo: $(STAMP) $(LLM_STAMP) $(WHISPER_BASE)
 	$(VENV)/bin/podbrief demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check packages services src tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --strict packages/contracts/podbrief_contracts
 
 test: $(STAMP) $(DEB_STAMP) $(LLM_STAMP) $(BASE_STAMP) lint

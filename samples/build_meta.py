@@ -15,10 +15,10 @@ import json
 import struct
 import sys
 import zlib
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,7 +28,7 @@ ACME_AD = ("This episode is brought to you by Acme Mattress. "
 EPISODES = {
     "ep1": {
         "title": "Leaks, Open Weights and Tired Maintainers",
-        "pub": datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc),
+        "pub": datetime(2026, 11, 3, 9, 0, tzinfo=UTC),
         "description": "A code leak at an AI company, what open weight models "
                        "mean for small businesses, and the handful of people "
                        "who keep open source running.",
@@ -47,7 +47,7 @@ EPISODES = {
     },
     "ep2": {
         "title": "Sleep, Energy and the Way We Work",
-        "pub": datetime(2026, 11, 10, 9, 0, tzinfo=timezone.utc),
+        "pub": datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
         "description": "Short sleep and workplace errors, why a fixed wake up time "
                        "matters, and how much electricity data centers will need.",
         "takeaways": [
@@ -67,7 +67,7 @@ EPISODES = {
     },
     "ep3": {
         "title": "Weights, Watts and Code",
-        "pub": datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc),
+        "pub": datetime(2026, 11, 17, 9, 0, tzinfo=UTC),
         "description": "Why a source code leak barely hurts an AI company, the power "
                        "appetite of American data centers, and paying open source "
                        "maintainers.",
@@ -86,7 +86,7 @@ EPISODES = {
     },
     "ep4": {
         "title": "Remote Work, Rest and Open Models",
-        "pub": datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc),
+        "pub": datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
         "description": "Writing decisions down instead of meeting, what short sleep "
                        "does to your work, real lunch breaks, and open model licenses.",
         "takeaways": [
@@ -129,12 +129,12 @@ RELATED_NOT_SAME = [
 FEED2_ITEMS = [
     {"guid": "open-weights-weekly-101", "audio": "ep3",
      "title": "Leaks Don't Leak the Weights",
-     "pub": datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc),
+     "pub": datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
      "description": "We rebroadcast a segment on code leaks, data center power "
                     "and funding open source maintainers."},
     {"guid": "open-weights-weekly-102", "audio": "ep4",
      "title": "Licenses, Lunch Breaks and Short Sleep",
-     "pub": datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc),
+     "pub": datetime(2026, 11, 27, 15, 0, tzinfo=UTC),
      "description": "A rebroadcast on remote work habits, sleep and the fine print "
                     "of open model licenses."},
 ]
