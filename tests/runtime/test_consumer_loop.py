@@ -153,7 +153,7 @@ async def test_offsets_are_committed_only_after_the_handler_finished(kafka_broke
     assert second_seen == ["e1"]
 
 
-@pytest.mark.parametrize("run", range(5))
+@pytest.mark.parametrize("run", range(3))
 async def test_consumers_joining_and_leaving_a_group_skip_no_message(kafka_broker, run):
     """3 consumers join and leave one group on a 4-partition topic while 500 messages flow."""
     bootstrap = kafka_broker.bootstrap
