@@ -25,6 +25,7 @@ class Run:
     episodes: int
     extra_feeds: dict[str, str | bytes] = field(default_factory=dict)
     broker_port: int | None = None
+    first_poll: int | None = None  # episodes a first poll announces (default: `episodes`)
     stack: Stack | None = None
     api: Api | None = None
     feed_url: str = ""
@@ -42,7 +43,7 @@ class Run:
         """Start the services (on `broker` if given, else on a broker of the stack's own)."""
         env = {
             "PODBRIEF_ALLOW_PRIVATE_URLS": "true",
-            "PODBRIEF_FIRST_POLL_EPISODES": str(self.episodes),
+            "PODBRIEF_FIRST_POLL_EPISODES": str(self.first_poll or self.episodes),
             "PODBRIEF_POLL_INTERVAL": "5",
         }
         self.stack = Stack(self.data_dir, api_port=self.api_port, env=env, bootstrap=broker.bootstrap if broker else None)

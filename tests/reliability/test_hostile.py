@@ -31,6 +31,16 @@ TROUBLE_FEED = """<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://w
 <enclosure url="{{BASE_URL}}/audio/ep1.mp3" length="100" type="audio/mpeg"/></item>
 </channel></rss>"""
 DAMAGED = "\xff\xfb\x90\x00" + "not really audio " * 4000
+# The services consuming each topic (each in its own consumer group).
+CONSUMERS = {
+    "feeds.subscribed": ["ingest"],
+    "feeds.unsubscribed": ["ingest"],
+    "feeds.status": ["notify"],
+    "episodes.discovered": ["transcribe", "notify"],
+    "transcripts.ready": ["rank"],
+    "insights.created": ["notify"],
+    "episodes.status": ["notify"],
+}
 POISON = [b"{not json", b'{"schema_version": 99, "event_id": "from-the-future"}', b'{"schema_version": 1}']
 
 
@@ -68,7 +78,9 @@ def test_poison_in_every_partition_of_every_topic_is_dead_lettered_and_the_pipel
         r.brief_once()
         for topic, partitions in PARTITIONS.items():
             rows = _dlq_rows(stack.bootstrap, topic)
-            assert sorted(row["payload"].encode() for row in rows) == sorted(POISON * partitions), topic
+            # Each consumer group of the topic dead-letters its poison once (notify reads episodes.discovered too).
+            groups = len(CONSUMERS[topic])
+            assert sorted(row["payload"].encode() for row in rows) == sorted(POISON * partitions * groups), topic
             assert all(row["attempts"] == "0" and row["error"] for row in rows)
         for name in ("ingest", "transcribe", "rank"):
             base = f"http://127.0.0.1:{stack.health_ports[name]}"
@@ -82,7 +94,7 @@ def test_poison_in_every_partition_of_every_topic_is_dead_lettered_and_the_pipel
 
 def test_hostile_feed_and_non_audio_enclosure_end_in_clear_errors_and_good_feeds_flow(tmp_path):
     extra = {"bomb.xml": (FIXTURES / "billion_laughs.xml").read_text(), "trouble.xml": TROUBLE_FEED, "damaged.mp3": DAMAGED}
-    r = Run(tmp_path / "data", episodes=2, extra_feeds=extra)
+    r = Run(tmp_path / "data", episodes=2, extra_feeds=extra, first_poll=4)
     try:
         stack = r.start_stack()
         r.subscribe("run.xml", "bomb.xml", "trouble.xml")

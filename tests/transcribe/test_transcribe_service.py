@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from podbrief_contracts import TranscriptReady, stable_id
+from podbrief_contracts import EpisodeStatusChanged, TranscriptReady, stable_id
+from podbrief_runtime.safe_http import FetchError
 from podbrief_runtime.store import Store, outbox
 from podbrief_transcribe.exceptions import BadAudioError
 from podbrief_transcribe.service import MAX_EVENT_BYTES, TranscribeService, transcript_ready
@@ -49,7 +50,14 @@ def store(tmp_path):
 
 def _outbox(store: Store) -> list[TranscriptReady]:
     with store.engine.connect() as conn:
-        return [TranscriptReady.model_validate_json(p) for (p,) in conn.execute(select(outbox.c.payload))]
+        rows = conn.execute(select(outbox.c.payload).where(outbox.c.topic == TranscriptReady.topic))
+        return [TranscriptReady.model_validate_json(p) for (p,) in rows]
+
+
+def _statuses(store: Store) -> list[EpisodeStatusChanged]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.payload).where(outbox.c.topic == EpisodeStatusChanged.topic).order_by(outbox.c.id))
+        return [EpisodeStatusChanged.model_validate_json(p) for (p,) in rows]
 
 
 async def test_an_episode_becomes_one_transcript_ready_event_with_a_derived_id(store):
@@ -97,16 +105,30 @@ async def test_two_deliveries_racing_each_other_emit_once(store):
     assert len(_outbox(store)) == 1
 
 
-async def test_a_permanent_failure_leaves_no_trace_so_a_replay_can_try_again(store):
+async def test_a_permanent_failure_tells_the_listener_why_and_a_replay_can_try_again(store):
     runtime, transcriber = FakeRuntime(), FakeTranscriber(BadAudioError("the file is an HTML page, not audio"))
     service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
     event = episode_event("https://example.com/ep1.mp3")
-    with pytest.raises(BadAudioError):
+    with pytest.raises(BadAudioError):  # still dead-lettered for the operator
         await service.on_episode_discovered(event)
-    assert _outbox(store) == [] and runtime.wakes == 0
+    assert _outbox(store) == []
+    [failed] = _statuses(store)
+    assert (failed.state, failed.reason, failed.episode_id) == ("failed", "the file is an HTML page, not audio", event.episode_id)
+    assert runtime.wakes == 1
     transcriber.result = TRANSCRIPT
     await service.on_episode_discovered(event)
     assert len(_outbox(store)) == 1
+    assert [s.state for s in _statuses(store)] == ["failed", "transcribed"]
+
+
+async def test_a_passing_failure_is_shown_as_retrying_without_the_urls_secret(store):
+    error = FetchError("cannot fetch https://cdn.example.com/ep1.mp3?token=SECRET: ConnectError")
+    runtime, transcriber = FakeRuntime(), FakeTranscriber(error)
+    service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
+    with pytest.raises(FetchError):  # the consumer loop retries it
+        await service.on_episode_discovered(episode_event("https://example.com/ep1.mp3"))
+    [retrying] = _statuses(store)
+    assert retrying.state == "retrying" and "cdn.example.com" in retrying.reason and "SECRET" not in retrying.reason
 
 
 def test_a_transcript_too_big_for_one_kafka_message_is_coarsened_to_fit():
@@ -155,3 +177,13 @@ def test_a_quick_back_and_forth_too_big_for_one_message_is_still_coarsened_to_fi
     assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
     assert " ".join(s.text for s in ready.segments) == " ".join(s.text for s in segments)
     assert {s.speaker for s in ready.segments} == {None}  # each joined segment spans both speakers
+
+
+async def test_when_the_loop_gives_up_on_a_retried_episode_the_listener_sees_it_failed(store):
+    service = TranscribeService(FakeRuntime(), store, FakeTranscriber(TRANSCRIPT))  # type: ignore[arg-type]
+    event = episode_event("https://example.com/ep1.mp3")
+    route = service.routes(900.0)[event.topic]
+    await route.on_dead_letter(event, FetchError("HTTP 503 fetching the audio https://cdn.example.com/…"))
+    await route.on_dead_letter(event, BadAudioError("the file is an HTML page, not audio"))  # told already: no second
+    [failed] = _statuses(store)
+    assert failed.state == "failed" and failed.reason == "gave up after several attempts: HTTP 503 fetching the audio https://cdn.example.com/…"

@@ -2,12 +2,14 @@
 
 The outbox holds every event a service emits, written in the same transaction as the
 state change that caused it; the relay publishes it. The inbox holds the ids of events
-already handled, so a redelivered event has no second effect.
+already handled, so a redelivered event has no second effect. Both are pruned after
+their retention (`prune`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -21,16 +23,22 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
+    func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import ColumnElement
 
 runtime_metadata = MetaData()
+
+# (id, topic, key, payload) of an outbox row.
+OutboxRow = tuple[int, str, str, str]
 
 outbox = Table(
     "outbox",
@@ -141,23 +149,37 @@ class Store:
         """Whether `event_id` was claimed already (a read; `claim` is what makes it so)."""
         return session.execute(select(inbox.c.event_id).where(inbox.c.event_id == event_id)).first() is not None
 
-    def unpublished(self, limit: int = 200) -> list[tuple[int, str, str, str]]:
+    def unpublished(self, limit: int = 200) -> list[OutboxRow]:
         """Outbox rows not yet published, oldest first: (id, topic, key, payload)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(limit)
-            ).all()
+            rows = conn.execute(_UNPUBLISHED.limit(limit)).all()
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
-    def mark_published(self, ids: list[int]) -> None:
-        """Record that the rows `ids` reached the broker."""
-        if not ids:
-            return
+    def publish_outbox(self, send: Callable[[list[OutboxRow]], None], limit: int = 200) -> int:
+        """Hand one batch of unpublished rows, oldest first, to `send` (which returns once the broker has them),
+        then mark them published; returns how many. Relays of several replicas never publish the same row at once.
+        """
+        if self.writer.dialect.name == "sqlite":
+            with self._relay_lock() as ours:
+                rows = self.unpublished(limit) if ours else []
+                if rows:
+                    send(rows)
+                    with self.writer.begin() as conn:
+                        _mark_published(conn, rows)
+                return len(rows)
+        # The rows stay locked while `send` runs, so another replica skips them; a relay that dies frees them at once.
         with self.writer.begin() as conn:
-            conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
+            locked = conn.execute(_UNPUBLISHED.limit(limit).with_for_update(skip_locked=True)).all()
+            rows = _not_behind_others(conn, [tuple(r) for r in locked])  # type: ignore[misc]
+            if rows:
+                send(rows)
+                _mark_published(conn, rows)
+        return len(rows)
+
+    def pending(self) -> int:
+        """How many outbox rows are not published yet."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one())
 
     def mark_for_replay(self, window: timedelta) -> int:
         """Queue the outbox of the last `window` for publishing again (the broker lost it)."""
@@ -165,3 +187,62 @@ class Store:
         with self.writer.begin() as conn:
             result = conn.execute(update(outbox).where(outbox.c.created_at >= since).values(published_at=None))
         return int(result.rowcount or 0)
+
+    def prune(self, published_before: datetime, handled_before: datetime, chunk: int = 5000) -> tuple[int, int]:
+        """Delete outbox rows published before `published_before` and inbox ids handled before `handled_before`,
+        a chunk per transaction so that no write lock is held long; returns (outbox rows, inbox ids) deleted."""
+        return (
+            self._delete(outbox, outbox.c.id, outbox.c.published_at < published_before, chunk),
+            self._delete(inbox, inbox.c.event_id, inbox.c.handled_at < handled_before, chunk),
+        )
+
+    def _delete(self, table: Table, key: Column, condition: ColumnElement[bool], chunk: int) -> int:  # type: ignore[type-arg]
+        total = 0
+        while True:
+            with self.writer.begin() as conn:
+                deleted = int(conn.execute(delete(table).where(key.in_(select(key).where(condition).limit(chunk)))).rowcount)
+            total += deleted
+            if deleted < chunk:
+                return total
+
+    @contextmanager
+    def _relay_lock(self) -> Iterator[bool]:
+        """Whether this relay may publish now: on SQLite one relay at a time per database file, through a lock
+        file beside it (the outbox has no lease column to migrate; the OS frees the lock when a process dies)."""
+        path = self.writer.url.database
+        if not path or path == ":memory:":
+            yield True
+            return
+        with open(f"{path}.relay-lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+
+
+_UNPUBLISHED = (
+    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
+    .where(outbox.c.published_at.is_(None))
+    .order_by(outbox.c.id)
+)
+
+
+def _not_behind_others(conn: Connection, rows: list[OutboxRow]) -> list[OutboxRow]:
+    """`rows` less those whose key has an older unpublished row outside them (another relay holds it, skipped as
+    locked): that row must reach the broker first, so one key's events stay in order."""
+    if not rows:
+        return rows
+    ids = [row[0] for row in rows]
+    held = conn.execute(
+        select(outbox.c.topic, outbox.c.key, func.min(outbox.c.id))
+        .where(outbox.c.published_at.is_(None), outbox.c.id < max(ids), outbox.c.id.not_in(ids))
+        .group_by(outbox.c.topic, outbox.c.key)
+    ).all()
+    first_held = {(topic, key): first for topic, key, first in held}
+    return [row for row in rows if (row[1], row[2]) not in first_held or row[0] < first_held[(row[1], row[2])]]
+
+
+def _mark_published(conn: Connection, rows: list[OutboxRow]) -> None:
+    conn.execute(update(outbox).where(outbox.c.id.in_([row[0] for row in rows])).values(published_at=datetime.now(UTC)))

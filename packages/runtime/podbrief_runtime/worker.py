@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiokafka.errors import KafkaError
+from sqlalchemy.exc import SQLAlchemyError
 
 from podbrief_runtime.health import serve_health
 from podbrief_runtime.kafka import ConsumerLoop, Route, ensure_topics, make_producer
@@ -27,7 +28,15 @@ class Runtime:
         self.settings = settings
         self.store = store
         self.producer = make_producer(settings.kafka_bootstrap, settings.kafka_idempotence)
-        self.relay = Relay(store, self.producer, settings.kafka_bootstrap, name, timedelta(hours=settings.replay_window_hours))
+        self.relay = Relay(
+            store,
+            self.producer,
+            settings.kafka_bootstrap,
+            name,
+            timedelta(hours=settings.replay_window_hours),
+            outbox_retention=timedelta(days=settings.outbox_retention_days),
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
+        )
         self.consumer: ConsumerLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._health: asyncio.Server | None = None
@@ -37,11 +46,14 @@ class Runtime:
         self.relay.wake()
 
     def ready(self) -> bool:
-        """Ready when connected to the broker and (for consumers) holding partitions."""
+        """Ready when connected to the broker, holding partitions, and no handler is stuck past its deadline."""
         if self.consumer is None:
             return False
         state = self.consumer.state
-        return state.connected and bool(state.assigned)
+        stuck = sorted(f"{tp.topic}:{tp.partition}" for tp in state.stuck(self.settings.stuck_margin_seconds))
+        if stuck:
+            log.warning("a handler is stuck past its deadline", extra={"partitions": stuck})
+        return state.connected and bool(state.assigned) and not stuck
 
     async def start(
         self,
@@ -61,6 +73,10 @@ class Runtime:
             producer=self.producer,
             max_attempts=self.settings.max_attempts,
             concurrency=concurrency,
+            retry_backoff=self.settings.retry_backoff_seconds,
+            retry_backoff_max=self.settings.retry_backoff_max_seconds,
+            deadline=self.settings.handler_deadline_seconds,
+            revoke_grace=self.settings.revoke_grace_seconds,
             max_poll_interval_ms=max_poll_interval_ms,
         )
         self._tasks = [asyncio.create_task(self.relay.run()), asyncio.create_task(self.consumer.run())]
@@ -68,8 +84,9 @@ class Runtime:
             self._health = await serve_health(self.settings.health_port, self.ready)
         log.info("started", extra={"service": self.name, "topics": sorted(routes)})
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Finish or abandon in-flight work within `grace` seconds, flush the outbox, close."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Finish or abandon in-flight work within `grace` seconds (default: the setting), flush the outbox, close."""
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
         if self.consumer is not None:
             await self.consumer.stop(grace)
         await self.relay.stop()
@@ -80,7 +97,7 @@ class Runtime:
                 task.cancel()
         try:
             await asyncio.wait_for(self.relay.publish_pending(), timeout=grace)
-        except (TimeoutError, KafkaError, OSError):
+        except (TimeoutError, KafkaError, OSError, SQLAlchemyError):
             log.warning("outbox not fully flushed at shutdown; it is published at next start")
         await self.producer.stop()
         if self._health is not None:

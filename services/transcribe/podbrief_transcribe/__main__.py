@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from podbrief_contracts import EpisodeDiscovered
-from podbrief_runtime.kafka import Route
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.safe_http import SafeClient
 from podbrief_runtime.store import Store
@@ -24,7 +22,7 @@ async def serve(settings: Settings, store: Store, engine: AsrEngine) -> None:
     async with SafeClient(allow_private=settings.allow_private_urls, timeout=settings.http_timeout_seconds) as client:
         service = TranscribeService(runtime, store, Transcriber(settings, engine, client))
         await runtime.serve(
-            {EpisodeDiscovered.topic: Route(EpisodeDiscovered, service.on_episode_discovered)},
+            service.routes(settings.download_timeout_seconds),
             # One transcription at a time uses every core; scale out with more processes.
             concurrency=1,
             # A long episode must not look like a dead consumer and be reassigned mid-transcription.

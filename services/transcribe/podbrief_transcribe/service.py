@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import UTC, datetime
 
 from podbrief_contracts import Chapter as WireChapter
-from podbrief_contracts import EpisodeDiscovered, EpisodeRef, TranscriptReady, stable_id
+from podbrief_contracts import (
+    EpisodeDiscovered,
+    EpisodeRef,
+    EpisodeState,
+    EpisodeStatusChanged,
+    TranscriptReady,
+    stable_id,
+)
 from podbrief_contracts import Segment as WireSegment
+from podbrief_runtime.errors import PermanentError
+from podbrief_runtime.kafka import Route
+from podbrief_runtime.redact import redact_text
 from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
 from sqlalchemy import insert, select
@@ -22,6 +33,16 @@ log = logging.getLogger(__name__)
 # Kafka refuses messages over about 1 MB; a long episode's segments are coarsened to fit.
 MAX_EVENT_BYTES = 900_000
 
+# Past its deadline a handler is hung, not slow: speech recognition runs at 25-60x real time on 2 CPU cores,
+# so 3x the audio's length (plus the download's own deadline and 10 minutes) is far more than any real run needs.
+DEADLINE_BASE_SECONDS = 600.0
+DEADLINE_PER_AUDIO_SECOND = 3.0
+# A feed that declares no duration gets the deadline of a 4-hour episode.
+UNKNOWN_DURATION_SECONDS = 4 * 3600.0
+# Feed durations are often wrong (metadata never vetoes content): a short declared length still gets the deadline
+# of a 2-hour episode, so a long file mislabelled as short is not cancelled mid-transcription.
+MIN_DEADLINE_AUDIO_SECONDS = 2 * 3600.0
+
 
 class TranscribeService:
     """Handles `episodes.discovered`: one transcript per episode, emitted once however often it is delivered."""
@@ -31,12 +52,37 @@ class TranscribeService:
         self.store = store
         self.transcriber = transcriber
 
+    def routes(self, download_deadline: float) -> dict[str, Route]:
+        """What the service consumes; a handler still running at `handler_deadline` is cancelled and retried."""
+        return {
+            EpisodeDiscovered.topic: Route(
+                EpisodeDiscovered,
+                self.on_episode_discovered,
+                deadline=lambda event: handler_deadline(event, download_deadline),
+                on_dead_letter=self.on_given_up,
+            )
+        }
+
+    async def on_given_up(self, event: EpisodeDiscovered, exc: BaseException) -> None:
+        """The loop dead-lettered the episode after its last attempt: what the listener saw as retrying has failed."""
+        if not isinstance(exc, PermanentError):  # a permanent error was reported as failed already
+            reason = redact_text(str(exc)) or type(exc).__name__
+            await asyncio.to_thread(self._status, event, "failed", f"gave up after several attempts: {reason}")
+
     async def on_episode_discovered(self, event: EpisodeDiscovered) -> None:
         """Transcribe the episode and emit TranscriptReady, unless this event or episode was already handled."""
         if await asyncio.to_thread(self._already_done, event):
             log.info("already transcribed", extra={"episode_id": event.episode_id, "event_id": event.event_id})
             return
-        transcript = await self.transcriber.transcribe(to_source(event))
+        try:
+            transcript = await self.transcriber.transcribe(to_source(event))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The listener sees why (the consumer loop retries or dead-letters it for the operator as before).
+            state: EpisodeState = "failed" if isinstance(exc, PermanentError) else "retrying"
+            await asyncio.to_thread(self._status, event, state, redact_text(str(exc)) or type(exc).__name__)
+            raise
         ready = transcript_ready(event, transcript)
         if await asyncio.to_thread(self._record, event, transcript, ready):
             self.runtime.emitted()
@@ -74,7 +120,36 @@ class TranscribeService:
                 )
             )
             Store.emit(session, ready)
+            Store.emit(session, episode_status(event, "transcribed", notes=transcript.notes))
         return True
+
+    def _status(self, event: EpisodeDiscovered, state: EpisodeState, reason: str) -> None:
+        with self.store.transaction() as session:
+            Store.emit(session, episode_status(event, state, reason=reason))
+        self.runtime.emitted()
+        log.warning("episode %s", state, extra={"episode_id": event.episode_id, "reason": reason})
+
+
+def episode_status(
+    event: EpisodeDiscovered, state: EpisodeState, reason: str | None = None, notes: list[str] | None = None
+) -> EpisodeStatusChanged:
+    """A status event for the episode of `event` (each one new: a later attempt supersedes it by time)."""
+    return EpisodeStatusChanged(
+        event_id=str(uuid.uuid4()),
+        episode_id=event.episode_id,
+        feed_id=event.feed_id,
+        episode_title=event.title,
+        state=state,
+        reason=reason,
+        notes=notes or [],
+    )
+
+
+def handler_deadline(event: EpisodeDiscovered, download_deadline: float) -> float:
+    """Seconds one attempt at `event` may take: the download's deadline, 10 minutes, and 3x the declared audio length
+    (at least that of a 2-hour episode: the feed's figure may be wrong)."""
+    duration = event.duration_seconds if event.duration_seconds is not None else UNKNOWN_DURATION_SECONDS
+    return download_deadline + DEADLINE_BASE_SECONDS + DEADLINE_PER_AUDIO_SECOND * max(duration, MIN_DEADLINE_AUDIO_SECONDS)
 
 
 def to_source(event: EpisodeDiscovered) -> EpisodeSource:
