@@ -211,3 +211,34 @@ async def test_consumers_joining_and_leaving_a_group_skip_no_message(kafka_broke
     missing = {f"m{n}" for n in range(total)} - set(handled)
     assert not missing, f"skipped {len(missing)} messages: {sorted(missing)[:10]}"
     assert len(workers) >= 2, f"the group never shared the work: {dict(workers)}"
+
+
+async def test_a_three_hour_transcript_crosses_the_real_broker_whole(kafka_broker):
+    """Word-level cues of a 3-hour episode (1.9 MB of JSON, past Kafka's 1 MB default) arrive with every segment."""
+    from podbrief_contracts import EpisodeRef, Segment, TranscriptReady
+
+    bootstrap = kafka_broker.bootstrap
+    topic = await _topic(bootstrap, partitions=1)
+    segments = [Segment(start=i * 0.375, end=i * 0.375 + 0.35, text=f"word{i}") for i in range(28_800)]
+    ref = EpisodeRef(
+        episode_id="ep", feed_id="feed", podcast_title="Show", episode_title="Long", enclosure_url="https://example.com/a.mp3"
+    )
+    event = TranscriptReady(event_id="big", episode=ref, language="en", duration=10_800.0, segments=segments, source="asr")
+    payload = event.model_dump_json().encode()
+    assert len(payload) > 1_800_000
+    await _publish(bootstrap, topic, [payload], [b"ep"])
+    got: list[TranscriptReady] = []
+    done = asyncio.Event()
+
+    async def handler(received: TranscriptReady) -> None:
+        got.append(received)
+        done.set()
+
+    producer = make_producer(bootstrap, idempotence=False)
+    await producer.start()
+    try:
+        loop = ConsumerLoop(bootstrap, f"g-{topic}", {topic: Route(TranscriptReady, handler)}, producer)
+        await _run_until(loop, done)
+    finally:
+        await producer.stop()
+    assert len(got) == 1 and got[0].segments == segments

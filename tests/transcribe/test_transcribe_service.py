@@ -8,8 +8,9 @@ import pytest
 from podbrief_contracts import EpisodeStatusChanged, TranscriptReady, stable_id
 from podbrief_runtime.safe_http import FetchError
 from podbrief_runtime.store import Store, outbox
+from podbrief_transcribe import service as service_module
 from podbrief_transcribe.exceptions import BadAudioError
-from podbrief_transcribe.service import MAX_EVENT_BYTES, TranscribeService, transcript_ready
+from podbrief_transcribe.service import TranscribeService, transcript_ready
 from podbrief_transcribe.tables import metadata
 from podbrief_transcribe.transcript import Chapter, Segment, Transcript
 from sqlalchemy import select
@@ -131,12 +132,27 @@ async def test_a_passing_failure_is_shown_as_retrying_without_the_urls_secret(st
     assert retrying.state == "retrying" and "cdn.example.com" in retrying.reason and "SECRET" not in retrying.reason
 
 
-def test_a_transcript_too_big_for_one_kafka_message_is_coarsened_to_fit():
+@pytest.fixture
+def small_events(monkeypatch):
+    """A 900 KB event limit, so coarsening is exercised on a transcript a test can build quickly."""
+    monkeypatch.setattr(service_module, "MAX_EVENT_BYTES", 900_000)
+    return 900_000
+
+
+def test_a_three_hour_episode_with_word_level_cues_keeps_every_segment_and_its_timing():
+    # 3 hours at 160 words a minute, a publisher's word-level cues: one segment per word.
+    segments = [Segment(i * 0.375, i * 0.375 + 0.35, f"word{i}") for i in range(28_800)]
+    ready = transcript_ready(episode_event("https://example.com/long.mp3"), Transcript("en", 10_800.0, segments))
+    assert len(ready.model_dump_json()) > 900_000  # more than Kafka's default limit: it used to be coarsened
+    assert [(s.start, s.end, s.text) for s in ready.segments] == [(s.start, s.end, s.text) for s in segments]
+
+
+def test_a_transcript_too_big_for_one_kafka_message_is_coarsened_to_fit(small_events):
     """Word-level publisher cues of a long episode: the per-segment overhead, not the text, is what overflows."""
     segments = [Segment(i * 0.4, i * 0.4 + 0.4, f"w{i}") for i in range(25_000)]
     transcript = Transcript(language="en", duration=10_000.0, segments=segments)
     ready = transcript_ready(episode_event("https://example.com/long.mp3"), transcript)
-    assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
+    assert len(ready.model_dump_json()) <= small_events
     assert len(ready.segments) < len(segments)
     assert ready.segments[0].start == 0.0 and ready.segments[-1].end == pytest.approx(10_000.0)
     assert json.loads(ready.model_dump_json())["segments"][0]["text"].startswith("w0 w1")
@@ -160,21 +176,21 @@ def test_speakers_and_chapters_reach_the_transcript_ready_event():
     assert ready.schema_version == 2
 
 
-def test_coarsening_a_too_big_transcript_joins_segments_within_a_speakers_turn():
+def test_coarsening_a_too_big_transcript_joins_segments_within_a_speakers_turn(small_events):
     def speaker(i: int) -> str:
         return "Ann" if i // 8 % 2 == 0 else "Bob"
 
     segments = [Segment(i * 0.4, i * 0.4 + 0.4, f"w{i}", speaker=speaker(i)) for i in range(25_000)]
     ready = transcript_ready(episode_event("https://example.com/long.mp3"), Transcript("en", 10_000.0, segments))
-    assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
+    assert len(ready.model_dump_json()) <= small_events
     for segment in ready.segments:
         assert {speaker(int(word[1:])) for word in segment.text.split()} == {segment.speaker}
 
 
-def test_a_quick_back_and_forth_too_big_for_one_message_is_still_coarsened_to_fit():
+def test_a_quick_back_and_forth_too_big_for_one_message_is_still_coarsened_to_fit(small_events):
     segments = [Segment(i * 0.4, i * 0.4 + 0.4, f"w{i}", speaker=("Ann", "Bob")[i % 2]) for i in range(25_000)]
     ready = transcript_ready(episode_event("https://example.com/long.mp3"), Transcript("en", 10_000.0, segments))
-    assert len(ready.model_dump_json()) <= MAX_EVENT_BYTES
+    assert len(ready.model_dump_json()) <= small_events
     assert " ".join(s.text for s in ready.segments) == " ".join(s.text for s in segments)
     assert {s.speaker for s in ready.segments} == {None}  # each joined segment spans both speakers
 

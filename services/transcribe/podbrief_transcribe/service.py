@@ -18,6 +18,7 @@ from podbrief_contracts import (
 )
 from podbrief_contracts import Segment as WireSegment
 from podbrief_runtime.errors import PermanentError
+from podbrief_runtime.kafka import MAX_EVENT_BYTES as KAFKA_MAX_EVENT_BYTES
 from podbrief_runtime.kafka import Route
 from podbrief_runtime.redact import redact_text
 from podbrief_runtime.store import Store
@@ -30,8 +31,9 @@ from podbrief_transcribe.transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
 
-# Kafka refuses messages over about 1 MB; a long episode's segments are coarsened to fit.
-MAX_EVENT_BYTES = 900_000
+# Events are gzipped and may be 8 MB before compression (podbrief_runtime.kafka): a 3-hour episode keeps every
+# segment's timing. Only a transcript beyond that (word-level cues of a very long episode) is coarsened to fit.
+MAX_EVENT_BYTES = KAFKA_MAX_EVENT_BYTES - 64 * 1024
 
 # Past its deadline a handler is hung, not slow: speech recognition runs at 25-60x real time on 2 CPU cores,
 # so 3x the audio's length (plus the download's own deadline and 10 minutes) is far more than any real run needs.
