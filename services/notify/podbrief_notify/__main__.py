@@ -12,6 +12,7 @@ import uvloop
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.worker import Runtime
 
+from podbrief_notify import retention
 from podbrief_notify.api.app import create_app
 from podbrief_notify.context import build_context
 from podbrief_notify.delivery import HttpSender
@@ -65,6 +66,9 @@ async def main(settings: Settings) -> None:
         loops = [
             asyncio.create_task(scheduler.run(settings.scheduler_interval_s)),
             asyncio.create_task(context.deliverer.run(settings.delivery_interval_s)),
+            asyncio.create_task(
+                retention.run(store, context.clock, settings.deliveries_retention_days, settings.briefs_retention_days)
+            ),
         ]
         try:
             await server.serve()

@@ -21,6 +21,7 @@ from podbrief_notify.exceptions import Gone, NotFound
 from podbrief_notify.insights import describe, shows_per_cluster
 from podbrief_notify.keys import new_delivery_id
 from podbrief_notify.ranking import Pool, Tastes, Weights, rank
+from podbrief_notify.retention import PRUNED
 from podbrief_notify.schemas import BriefPublic
 from podbrief_notify.subscriptions import subscribed_feed_ids
 from podbrief_notify.tables import briefs, clusters, deliveries, delivery_attempts, feedback, insights, sent_clusters, users
@@ -197,17 +198,24 @@ def pending_delivery_ids(session: Session, brief_id: str) -> list[str]:
 def latest_payload(store: Store, user_id: str) -> str | None:
     """The stored JSON of the user's newest brief (a bare connection: this is the API's hottest read)."""
     with store.engine.connect() as conn:
-        return conn.execute(
+        payload = conn.execute(
             select(briefs.c.payload).where(briefs.c.user_id == user_id).order_by(briefs.c.created_at.desc(), briefs.c.id).limit(1)
         ).scalar()
+    return None if payload == PRUNED else payload
 
 
 def get_brief(session: Session, user_id: str, brief_id: str) -> Row[Any]:
-    """One of the user's briefs; NotFound for anyone else's."""
+    """One of the user's briefs; NotFound for anyone else's, Gone once its content was pruned."""
     row = session.execute(select(briefs).where(briefs.c.id == brief_id, briefs.c.user_id == user_id)).first()
     if row is None:
         raise NotFound("brief not found")
+    _check_kept(row)
     return row
+
+
+def _check_kept(row: Row[Any]) -> None:
+    if json.loads(row.payload).get("pruned"):
+        raise Gone("this brief is older than the service keeps briefs (PODBRIEF_BRIEFS_RETENTION_DAYS); its content is gone")
 
 
 def brief_by_token(session: Session, brief_id: str, token: str, now: datetime, valid_for: timedelta) -> Row[Any]:
@@ -221,6 +229,7 @@ def brief_by_token(session: Session, brief_id: str, token: str, now: datetime, v
             f"this brief link expired (links work for {days:g} day{'' if days == 1 else 's'}): open the brief with your API key, "
             f"GET /v1/briefs/{brief_id}/html with `Authorization: Bearer <api_key>`"
         )
+    _check_kept(row)
     return row
 
 
@@ -234,7 +243,10 @@ def list_briefs(session: Session, user_id: str, limit: int, offset: int) -> tupl
         .offset(offset)
     ).all()
     total = session.execute(select(func.count()).where(briefs.c.user_id == user_id)).scalar_one()
-    data = [{"id": r.id, "created_at": r.created_at, "period": r.period, "size": json.loads(r.payload)["size"]} for r in rows]
+    # A pruned brief (past its retention) lists with size 0.
+    data = [
+        {"id": r.id, "created_at": r.created_at, "period": r.period, "size": json.loads(r.payload).get("size", 0)} for r in rows
+    ]
     return data, total
 
 

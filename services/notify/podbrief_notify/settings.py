@@ -55,6 +55,12 @@ class Settings(ServiceSettings):
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS before sending.")
     smtp_from: str = Field(default="podbrief <brief@localhost>", description="From address of brief emails.")
     smtp_timeout_s: float = Field(default=30.0, gt=0, description="Most time one brief email may take, connection included.")
+    deliveries_retention_days: float = Field(
+        default=30.0, gt=0, description="Days a finished webhook delivery (and its attempts) is kept; pending ones always are."
+    )
+    briefs_retention_days: float = Field(
+        default=365.0, gt=0, description="Days a brief's content is kept; later the API answers 410 for it."
+    )
     metrics_public: bool = Field(
         default=False, description="Also serve /metrics on the API port (false = only on PODBRIEF_HEALTH_PORT, when set)."
     )

@@ -74,7 +74,7 @@ async def latest_brief(ctx: Ctx, user_id: CurrentUser) -> Response:
     return Response(payload, media_type="application/json")
 
 
-@router.get("/{brief_id}", response_model=BriefDetail, responses={**AUTH_ERRORS, **errors(404)})
+@router.get("/{brief_id}", response_model=BriefDetail, responses={**AUTH_ERRORS, **errors(404, 410)})
 def get_brief(brief_id: BriefId, ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
     """One brief with its deliveries and every delivery attempt."""
     return _detail(ctx, user_id, brief_id)
