@@ -11,7 +11,7 @@ from podbrief_notify import subscriptions
 from podbrief_notify.render import render_brief
 from podbrief_notify.tables import users
 
-from .helpers import signup
+from .helpers import feed_url, insight, signup
 
 FEED = "https://feeds.example.com/show.xml"
 T0 = datetime(2026, 11, 29, 6, tzinfo=UTC)
@@ -115,3 +115,16 @@ async def test_the_brief_page_footer_lists_failed_episodes_of_followed_shows(not
     assert "1 episode of shows you follow could not be processed" in page
     assert "Episode a: the file is a PNG image, not audio" in page
     assert "could not be processed" not in render_brief({"items": [], "size": 0, "requested_size": 5})
+
+
+async def test_an_older_brief_page_lists_only_failures_from_before_it_was_built(notify):
+    auth, _ = await _subscribed(notify)
+    now = notify.clock.now()
+    await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
+    await notify.consume(insight("Weights are the moat, not the code.", feed=1, episode=1))
+    await notify.consume(_status("a", "failed", now - timedelta(hours=1), reason="HTTP 404 fetching the audio"))
+    brief = (await notify.client.post("/v1/briefs", headers=auth)).json()
+    await notify.consume(_status("b", "failed", now + timedelta(hours=1), reason="a later failure"))
+    page = await notify.client.get(f"/v1/briefs/{brief['id']}/html", headers=auth)
+    assert page.status_code == 200
+    assert "HTTP 404 fetching the audio" in page.text and "a later failure" not in page.text

@@ -28,3 +28,8 @@ def test_the_service_routes_its_topic_with_that_deadline():
     event = episode_event("https://example.com/a.mp3", duration=1800.0)
     assert topic == EpisodeDiscovered.topic and route.model is EpisodeDiscovered
     assert route.deadline_for(event, default=1.0) == handler_deadline(event, DOWNLOAD)
+
+
+def test_a_feed_claiming_days_of_audio_cannot_stretch_the_deadline_past_twelve_hours_of_audio():
+    huge = handler_deadline(episode_event("https://example.com/a.mp3", duration=10_000 * 3600.0), DOWNLOAD)
+    assert huge == DOWNLOAD + 600 + 3 * 12 * 3600

@@ -203,3 +203,12 @@ async def test_when_the_loop_gives_up_on_a_retried_episode_the_listener_sees_it_
     await route.on_dead_letter(event, BadAudioError("the file is an HTML page, not audio"))  # told already: no second
     [failed] = _statuses(store)
     assert failed.state == "failed" and failed.reason == "gave up after several attempts: HTTP 503 fetching the audio https://cdn.example.com/…"
+
+
+async def test_an_internal_error_is_shown_to_listeners_only_by_its_kind(store):
+    error = RuntimeError("OperationalError: could not connect to server at db.internal:5432 as user podbrief")
+    service = TranscribeService(FakeRuntime(), store, FakeTranscriber(error))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        await service.on_episode_discovered(episode_event("https://example.com/ep1.mp3"))
+    [retrying] = _statuses(store)
+    assert retrying.reason == "a temporary problem on our side; it is retried"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from podbrief_contracts import FeedSubscribed, FeedUnsubscribed, feed_id_for, stable_id
@@ -34,6 +34,8 @@ def subscribe(
         raise LimitReached(f"at most {limit} subscriptions per user")
     feed_id = feed_id_for(feed_url)
     sub_id = str(uuid.uuid4())
+    # Serialised with unsubscribes of the same feed (see `unsubscribe`).
+    session.execute(select(feeds.c.feed_id).where(feeds.c.feed_id == feed_id).with_for_update())
     try:
         with session.begin_nested():
             session.execute(
@@ -157,6 +159,9 @@ def unsubscribe(session: Session, user_id: str, sub_id: str) -> bool:
     ).scalar_one_or_none()
     if feed_id is None:
         raise NotFound("subscription not found")
+    # One follower change per feed at a time (PostgreSQL row lock; SQLite writers are serialised anyway), so "was this
+    # the last follower?" cannot race a concurrent subscribe or unsubscribe.
+    session.execute(select(feeds.c.feed_id).where(feeds.c.feed_id == feed_id).with_for_update())
     session.execute(delete(subscriptions).where(subscriptions.c.id == sub_id))
     if session.execute(select(subscriptions.c.id).where(subscriptions.c.feed_id == feed_id).limit(1)).first() is not None:
         return False
@@ -200,13 +205,21 @@ def episode_list(session: Session, user_id: str, sub_id: str, limit: int, offset
     return data, total
 
 
-def failures_of_followed_shows(session: Session, user_id: str, since: datetime) -> list[dict[str, Any]]:
-    """Episodes of the user's shows that failed since `since` (title, show, reason), newest first: for the brief's footer."""
+def failures_of_followed_shows(
+    session: Session, user_id: str, since: datetime, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Episodes of the user's shows that failed between `since` and `until` (title, show, reason), newest first: for
+    the brief's footer (an older brief lists what had failed by its own time, not later)."""
     rows = session.execute(
         select(episodes.c.title, episodes.c.reason, feeds.c.title.label("show"))
         .select_from(episodes.join(subscriptions, subscriptions.c.feed_id == episodes.c.feed_id))
         .outerjoin(feeds, feeds.c.feed_id == episodes.c.feed_id)
-        .where(subscriptions.c.user_id == user_id, episodes.c.state == "failed", episodes.c.updated_at >= since)
+        .where(
+            subscriptions.c.user_id == user_id,
+            episodes.c.state == "failed",
+            episodes.c.updated_at >= since,
+            episodes.c.updated_at <= (until or datetime.max.replace(tzinfo=UTC)),
+        )
         .order_by(episodes.c.updated_at.desc())
         .limit(10)
     ).mappings()

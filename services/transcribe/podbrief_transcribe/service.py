@@ -21,6 +21,7 @@ from podbrief_runtime.errors import PermanentError
 from podbrief_runtime.kafka import MAX_EVENT_BYTES as KAFKA_MAX_EVENT_BYTES
 from podbrief_runtime.kafka import Route
 from podbrief_runtime.redact import redact_text
+from podbrief_runtime.safe_http import FetchError
 from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
 from sqlalchemy import insert, select
@@ -44,6 +45,8 @@ UNKNOWN_DURATION_SECONDS = 4 * 3600.0
 # Feed durations are often wrong (metadata never vetoes content): a short declared length still gets the deadline
 # of a 2-hour episode, so a long file mislabelled as short is not cancelled mid-transcription.
 MIN_DEADLINE_AUDIO_SECONDS = 2 * 3600.0
+# ...and a feed claiming days of audio cannot make a hung attempt wait for years.
+MAX_DEADLINE_AUDIO_SECONDS = 12 * 3600.0
 
 
 class TranscribeService:
@@ -68,7 +71,7 @@ class TranscribeService:
     async def on_given_up(self, event: EpisodeDiscovered, exc: BaseException) -> None:
         """The loop dead-lettered the episode after its last attempt: what the listener saw as retrying has failed."""
         if not isinstance(exc, PermanentError):  # a permanent error was reported as failed already
-            reason = redact_text(str(exc)) or type(exc).__name__
+            reason = listener_reason(exc)
             await asyncio.to_thread(self._status, event, "failed", f"gave up after several attempts: {reason}")
 
     async def on_episode_discovered(self, event: EpisodeDiscovered) -> None:
@@ -83,7 +86,7 @@ class TranscribeService:
         except Exception as exc:
             # The listener sees why (the consumer loop retries or dead-letters it for the operator as before).
             state: EpisodeState = "failed" if isinstance(exc, PermanentError) else "retrying"
-            await asyncio.to_thread(self._status, event, state, redact_text(str(exc)) or type(exc).__name__)
+            await asyncio.to_thread(self._status, event, state, listener_reason(exc))
             raise
         ready = transcript_ready(event, transcript)
         if await asyncio.to_thread(self._record, event, transcript, ready):
@@ -147,11 +150,20 @@ def episode_status(
     )
 
 
+def listener_reason(exc: BaseException) -> str:
+    """What the people following the show may read: the episode's own problem in words (bad audio, HTTP 404, a host
+    that does not answer), URLs cut to their host; our internal errors (database, vector store, bugs) only by kind."""
+    if isinstance(exc, PermanentError | FetchError):
+        return redact_text(str(exc)) or type(exc).__name__
+    return "a temporary problem on our side; it is retried"
+
+
 def handler_deadline(event: EpisodeDiscovered, download_deadline: float) -> float:
     """Seconds one attempt at `event` may take: the download's deadline, 10 minutes, and 3x the declared audio length
     (at least that of a 2-hour episode: the feed's figure may be wrong)."""
     duration = event.duration_seconds if event.duration_seconds is not None else UNKNOWN_DURATION_SECONDS
-    return download_deadline + DEADLINE_BASE_SECONDS + DEADLINE_PER_AUDIO_SECOND * max(duration, MIN_DEADLINE_AUDIO_SECONDS)
+    duration = min(max(duration, MIN_DEADLINE_AUDIO_SECONDS), MAX_DEADLINE_AUDIO_SECONDS)
+    return download_deadline + DEADLINE_BASE_SECONDS + DEADLINE_PER_AUDIO_SECOND * duration
 
 
 def to_source(event: EpisodeDiscovered) -> EpisodeSource:

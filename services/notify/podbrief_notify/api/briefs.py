@@ -111,5 +111,7 @@ def brief_html(
                 401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"}
             )
         # Episodes of the reader's shows that failed in the week before the brief: why something may be missing.
-        failures = subscriptions.failures_of_followed_shows(session, row.user_id, row.created_at - timedelta(days=7))
+        failures = subscriptions.failures_of_followed_shows(
+            session, row.user_id, row.created_at - timedelta(days=7), row.created_at
+        )
     return HTMLResponse(render_brief(json.loads(row.payload), failures), headers=PAGE_HEADERS)
