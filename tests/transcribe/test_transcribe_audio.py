@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import socket
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -104,10 +104,9 @@ async def test_a_file_over_the_size_cap_is_refused_before_it_is_read(settings, e
 async def test_a_server_that_trickles_bytes_cannot_hold_the_worker_past_the_deadline(settings, engine, loopback):
     settings.download_timeout_seconds = 1.5
     url = loopback.serve("/slow.mp3", mp3("ep1")[:5000], "audio/mpeg", drip=0.05)
-    started = time.monotonic()
+    # The deadline's own message (not a per-read timeout's) shows the overall deadline ended it.
     with pytest.raises(FetchError, match="within the 1.5s deadline"):
-        await _recognise(settings, engine, url)
-    assert time.monotonic() - started < 4
+        await asyncio.wait_for(_recognise(settings, engine, url), 60)
     assert list(settings.audio_dir.iterdir()) == []
 
 
