@@ -128,3 +128,13 @@ async def test_an_older_brief_page_lists_only_failures_from_before_it_was_built(
     page = await notify.client.get(f"/v1/briefs/{brief['id']}/html", headers=auth)
     assert page.status_code == 200
     assert "HTTP 404 fetching the audio" in page.text and "a later failure" not in page.text
+
+
+async def test_done_is_not_undone_by_a_transcribed_stamped_later_by_another_hosts_clock(notify):
+    auth, sub_id = await _subscribed(notify)
+    await notify.consume(
+        _status("a", "done", T0 + timedelta(minutes=1), insights=3),
+        _status("a", "transcribed", T0 + timedelta(minutes=2)),  # transcribe's clock runs ahead of rank's
+    )
+    (episode,) = (await notify.client.get(f"/v1/subscriptions/{sub_id}/episodes", headers=auth)).json()["data"]
+    assert (episode["state"], episode["insights"]) == ("done", 3)

@@ -192,7 +192,10 @@ def store_episode_status(session: Session, event: EpisodeStatusChanged) -> None:
             row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().one()
     notes = list(dict.fromkeys([*row["notes"], *event.notes]))
     values: dict[str, Any] = {"notes": notes, "first_seen_at": min(row["first_seen_at"], event.occurred_at)}
-    if event.occurred_at >= row["updated_at"]:
+    # "done" is final for an attempt: a "transcribed" stamped later by another host's clock (or a late retry
+    # report) does not undo it; only a newer "done" (a re-run) replaces it.
+    superseded = row["state"] == "done" and event.state != "done"
+    if event.occurred_at >= row["updated_at"] and not superseded:
         values.update(
             state=event.state,
             reason=event.reason,
