@@ -8,6 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 from podbrief_rank.dedup_lock import DedupLock, advisory_key
+from podbrief_runtime.errors import TransientError
 
 
 def _held_elsewhere(lock: DedupLock, probe) -> tuple[bool, bool]:
@@ -63,3 +64,39 @@ def test_processes_sharing_a_sqlite_file_take_a_file_lock_beside_it(tmp_path):
             return True
 
     assert _held_elsewhere(DedupLock(engine, "insights"), probe) == (False, True)
+
+
+def _waits_then_gives_up(first: DedupLock, second: DedupLock) -> None:
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.held():
+            inside.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(TransientError, match="held the dedup lock"), second.held():
+            pass
+    finally:
+        release.set()
+        thread.join()
+    with second.held():  # free again once the first lets go
+        pass
+
+
+def test_a_process_waiting_on_a_hung_holder_gives_up_with_a_transient_error_sqlite(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'rank.sqlite3'}")
+    _waits_then_gives_up(DedupLock(engine, "insights"), DedupLock(engine, "insights", wait=0.2))
+
+
+@pytest.mark.postgres
+def test_a_process_waiting_on_a_hung_holder_gives_up_with_a_transient_error_postgres(postgres_url):
+    one, two = sa.create_engine(postgres_url), sa.create_engine(postgres_url)
+    try:
+        _waits_then_gives_up(DedupLock(one, "insights"), DedupLock(two, "insights", wait=0.2))
+    finally:
+        one.dispose()
+        two.dispose()

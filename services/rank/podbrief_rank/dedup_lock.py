@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from podbrief_runtime.errors import TransientError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -24,18 +26,32 @@ def advisory_key(collection: str) -> int:
 
 
 class DedupLock:
-    """Held around "read the collection, decide, write" so no two processes interleave it."""
+    """Held around "read the collection, decide, write" so no two processes interleave it.
 
-    def __init__(self, engine: Engine, collection: str) -> None:
+    Waiting is bounded (`wait` seconds): a rank process hung while holding the lock makes the others fail with a
+    TransientError (retried by the consumer loop) instead of blocking their worker threads forever.
+    """
+
+    def __init__(self, engine: Engine, collection: str, wait: float = 300.0, poll: float = 0.05) -> None:
         self.engine = engine
         self.collection = collection
+        self.wait = wait
+        self.poll = poll
+
+    def _until_taken(self, attempt: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self.wait
+        while not attempt():
+            if time.monotonic() >= deadline:
+                raise TransientError(f"another rank process has held the dedup lock of {self.collection!r} for {self.wait:g} s")
+            time.sleep(self.poll)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
             with self.engine.connect() as conn:
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key(self.collection)})
+                key = {"key": advisory_key(self.collection)}
+                self._until_taken(lambda: bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar()))
                 conn.commit()
                 try:
                     yield
@@ -45,7 +61,15 @@ class DedupLock:
         elif dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             path = Path(str(self.engine.url.database)).with_suffix(f".{self.collection}.dedup.lock")
             with path.open("a") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+
+                def take() -> bool:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        return False
+                    return True
+
+                self._until_taken(take)
                 try:
                     yield
                 finally:
