@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from podbrief_runtime.broker import LocalBroker
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,3 +46,18 @@ def postgres_url() -> str:
     if not url:
         pytest.fail("PODBRIEF_TEST_POSTGRES_URL is not set; `make test` sets it (PostgreSQL on 127.0.0.1:5432)")
     return url
+
+
+@contextmanager
+def postgres_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """A URL of `base_url`'s server whose search path is a fresh schema of its own, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from podbrief_ingest import registry
 from podbrief_ingest.app import Ingest, build
 from podbrief_ingest.poller import FeedPoller
 from podbrief_ingest.settings import Settings
 from podbrief_runtime.safe_http import SafeClient
 from podbrief_runtime.store import Store
+
+from tests.conftest import postgres_schema
 
 from .helpers import FeedServer
 
@@ -45,17 +45,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ingest.sqlite3'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"ingest_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(request.getfixturevalue("postgres_url"), "ingest") as url:
+        yield url
 
 
 @pytest.fixture

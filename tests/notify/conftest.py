@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from podbrief_contracts import Event
 from podbrief_notify.api.app import create_app
@@ -20,6 +18,8 @@ from podbrief_notify.service import Handlers
 from podbrief_notify.settings import Settings
 from podbrief_notify.storage import open_store
 from podbrief_runtime.store import Store
+
+from tests.conftest import postgres_schema
 
 from .helpers import EMBEDDER, Collector, FakeClock, Receiver, smtp_settings, start_receiver
 
@@ -32,19 +32,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"notify_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with postgres_schema(request.getfixturevalue("postgres_url"), "notify") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

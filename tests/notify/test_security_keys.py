@@ -4,7 +4,6 @@ the last one cannot be revoked, only hashes are stored, and keys (and data) from
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from podbrief_notify.context import build_context
 from podbrief_notify.migrate import alembic_config, upgrade
 from podbrief_notify.storage import open_store
 from podbrief_notify.tables import api_keys
+
+from tests.conftest import postgres_schema
 
 from .conftest import make_settings
 from .helpers import EMBEDDER, T0, FakeClock, signup
@@ -93,19 +94,9 @@ def store_at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
         command.upgrade(alembic_config(url), "0001")
         yield url
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"notify_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with postgres_schema(request.getfixturevalue("postgres_url"), "notify") as url:
         command.upgrade(alembic_config(url), "0001")
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 async def test_a_key_issued_before_the_migration_keeps_working_and_can_be_rotated(store_at_0001, tmp_path):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from podbrief_contracts import FeedSubscribed
 from podbrief_runtime.broker import LocalBroker
 from podbrief_runtime.kafka import make_producer
@@ -19,6 +17,8 @@ from podbrief_runtime.store import Store, inbox, outbox
 from pydantic import ValidationError
 from sqlalchemy import select, update
 from topic_reader import read_topic
+
+from tests.conftest import postgres_schema
 
 
 def _event(n: int, feed: str = "feed-1") -> FeedSubscribed:
@@ -31,17 +31,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"outbox_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(request.getfixturevalue("postgres_url"), "outbox") as url:
+        yield url
 
 
 class SlowProducer:
