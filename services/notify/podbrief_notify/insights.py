@@ -143,24 +143,26 @@ def store_feed_status(session: Session, event: FeedStatusChanged) -> None:
     )
 
 
-def store_episode_discovered(session: Session, event: EpisodeDiscovered) -> None:
-    """List the episode as queued; a state that arrived first (events of other topics race this one) is kept."""
+def _new_episode(
+    session: Session, episode_id: str, feed_id: str, title: str | None, state: str, at: datetime, **more: Any
+) -> bool:
+    """Insert the episode's first row; False when it exists already (another event, or another consumer, was first)."""
+    values = {"reason": None, "insights": None, "notes": [], **more}
     try:
         with session.begin_nested():
             session.execute(
                 insert(episodes).values(
-                    episode_id=event.episode_id,
-                    feed_id=event.feed_id,
-                    title=event.title,
-                    state="queued",
-                    reason=None,
-                    insights=None,
-                    notes=[],
-                    first_seen_at=event.occurred_at,
-                    updated_at=event.occurred_at,
+                    episode_id=episode_id, feed_id=feed_id, title=title, state=state, first_seen_at=at, updated_at=at, **values
                 )
             )
     except IntegrityError:
+        return False
+    return True
+
+
+def store_episode_discovered(session: Session, event: EpisodeDiscovered) -> None:
+    """List the episode as queued; a state that arrived first (events of other topics race this one) is kept."""
+    if not _new_episode(session, event.episode_id, event.feed_id, event.title, "queued", event.occurred_at):
         session.execute(
             update(episodes)
             .where(episodes.c.episode_id == event.episode_id, episodes.c.first_seen_at > event.occurred_at)
@@ -172,24 +174,13 @@ def store_episode_status(session: Session, event: EpisodeStatusChanged) -> None:
     """Keep the newest state of an episode; an older event arriving late changes nothing (notes accumulate)."""
     row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().first()
     if row is None:
-        try:
-            with session.begin_nested():
-                session.execute(
-                    insert(episodes).values(
-                        episode_id=event.episode_id,
-                        feed_id=event.feed_id,
-                        title=event.episode_title,
-                        state=event.state,
-                        reason=event.reason,
-                        insights=event.insights,
-                        notes=list(event.notes),
-                        first_seen_at=event.occurred_at,
-                        updated_at=event.occurred_at,
-                    )
-                )
+        details = {"reason": event.reason, "insights": event.insights, "notes": list(event.notes)}
+        if _new_episode(
+            session, event.episode_id, event.feed_id, event.episode_title, event.state, event.occurred_at, **details
+        ):
             return
-        except IntegrityError:  # another consumer inserted it concurrently: merge below
-            row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().one()
+        # Another consumer inserted it concurrently: merge below.
+        row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().one()
     notes = list(dict.fromkeys([*row["notes"], *event.notes]))
     values: dict[str, Any] = {"notes": notes, "first_seen_at": min(row["first_seen_at"], event.occurred_at)}
     # "done" is final for an attempt: a "transcribed" stamped later by another host's clock (or a late retry
