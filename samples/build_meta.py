@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Regenerate the sample metadata from scripts/ and audio/ (stdlib only).
 
-Writes feed.xml, feed2.xml, takeaways.json and cover.png next to this file.
+Writes feed.xml, feed2.xml, takeaways.json, chapters/epN.json and cover.png next to this file.
 Run after render.sh whenever a script or the audio changes:
 
     samples/render.sh && python3 samples/build_meta.py
 
-Every planted takeaway and ad read is checked to appear verbatim in its script.
+Every planted takeaway, ad read and chapter opening is checked to appear verbatim in its script.
+Chapter start times are measured on the rendered audio (see CHAPTERS below): re-measure them
+after re-rendering.
 """
 
 from __future__ import annotations
@@ -24,6 +26,55 @@ HERE = Path(__file__).resolve().parent
 
 ACME_AD = ("This episode is brought to you by Acme Mattress. "
            "Use promo code SIGNAL for 20 percent off at acme dot com.")
+
+# `podcast:person`s (Podcasting 2.0). The scripts are the host talking with "my co-host" and
+# name nobody, so the names are made up. Open Weights Weekly re-broadcasts Signal Hour audio:
+# its items name the voices actually heard, which replaces the channel's host for them.
+SIGNAL_HOUR_PEOPLE = [("Nora Alvarez", "host"), ("Sam Whitfield", "co-host")]
+OPEN_WEIGHTS_PEOPLE = [("Priya Raman", "host")]
+REBROADCAST_PEOPLE = [("Nora Alvarez", "guest"), ("Sam Whitfield", "guest")]
+
+# `podcast:chapters` per episode: (start seconds, title, the words the chapter opens on).
+# Starts are 1 s before the opening word as faster-whisper (tiny.en, word timestamps) hears it
+# in the rendered audio: early rather than late, because rank places a sentence by times it
+# interpolates inside ASR segments. Furniture chapters (Welcome, Sponsor, Outro) are titled so
+# that rank recognises them.
+CHAPTERS = {
+    "ep1": [
+        (0.0, "Welcome", "Hey everyone, and welcome back"),
+        (25.5, "A code leak and the model weights", "So the big story this week"),
+        (50.0, "Open weight models for small companies", "Yeah, and that connects to our second point"),
+        (68.7, "Sponsor: Acme Mattress", "This episode is brought to you by Acme Mattress"),
+        (77.1, "Open source maintainers", "Okay, back to the show"),
+        (109.5, "Outro", "Okay, that's it for today"),
+    ],
+    "ep2": [
+        (0.0, "Welcome", "Hello and welcome to The Signal Hour"),
+        (18.6, "Short sleep and mistakes at work", "Let's start with sleep"),
+        (31.8, "A fixed wake up time", "Um, I definitely feel called out"),
+        (50.8, "Sponsor: Brightline Coffee", "Quick break"),
+        (61.7, "Data centers and electricity", "Alright, we're back"),
+        (79.8, "Cloud companies buying solar and wind", "Yeah, that number surprised me"),
+        (98.6, "Outro", "So yeah, sleep well"),
+    ],
+    "ep3": [
+        (0.0, "Welcome", "Hi there, welcome to another episode"),
+        (18.4, "Why a code leak barely hurts", "First up, the leak everyone keeps asking us about"),
+        (45.2, "Sponsor: Acme Mattress", "This episode is brought to you by Acme Mattress"),
+        (53.7, "Data centers and the power grid", "Okay, story number two"),
+        (79.4, "Paying open source maintainers", "And finally, some good news for open source"),
+        (105.3, "Outro", "So yeah, that's all we have time for"),
+    ],
+    "ep4": [
+        (0.0, "Welcome", "Good morning, good afternoon, or good evening"),
+        (19.4, "Writing decisions down instead of meeting", "Let's begin with meetings"),
+        (33.8, "Short sleep and mistakes at work", "Um, I believe it"),
+        (55.6, "Sponsor: Nimbus Cloud Backup", "This show is supported by Nimbus Cloud Backup"),
+        (65.3, "Real lunch breaks", "Okay, we're back"),
+        (81.0, "Open model licenses", "And, um, one last thing for the open source fans"),
+        (98.3, "Outro", "So yeah, that's it for this episode"),
+    ],
+}
 
 EPISODES = {
     "ep1": {
@@ -202,7 +253,24 @@ def write_cover(path: Path, size: int = 64, rgb=(0x1F, 0x6F, 0x8B)) -> None:
     path.write_bytes(png)
 
 
-def item_xml(title, guid, pub, description, audio, dur, length) -> str:
+def people_xml(people, indent: str) -> str:
+    return "".join(f'{indent}<podcast:person role="{role}">{escape(name)}</podcast:person>\n'
+                   for name, role in people)
+
+
+def chapters_json(ep: str, duration: float) -> str:
+    script = " ".join((HERE / "scripts" / f"{ep}.txt").read_text().split())
+    starts = [start for start, _, _ in CHAPTERS[ep]]
+    if starts != sorted(starts) or starts[0] != 0 or starts[-1] >= duration:
+        sys.exit(f"{ep}: chapter starts must rise from 0 and stay within the audio: {starts}")
+    for _, title, opening in CHAPTERS[ep]:
+        if opening not in script:
+            sys.exit(f"{ep}: chapter {title!r} opens on words not in the script: {opening!r}")
+    chapters = [{"startTime": start, "title": title} for start, title, _ in CHAPTERS[ep]]
+    return json.dumps({"version": "1.2.0", "chapters": chapters}, indent=2) + "\n"
+
+
+def item_xml(title, guid, pub, description, audio, dur, length, people=()) -> str:
     return f"""    <item>
       <title>{escape(title)}</title>
       <guid isPermaLink="false">{escape(guid)}</guid>
@@ -211,11 +279,12 @@ def item_xml(title, guid, pub, description, audio, dur, length) -> str:
       <itunes:duration>{hms(dur)}</itunes:duration>
       <itunes:explicit>false</itunes:explicit>
       <enclosure url="{{{{BASE_URL}}}}/audio/{audio}.mp3" length="{length}" type="audio/mpeg"/>
-    </item>
+      <podcast:chapters url="{{{{BASE_URL}}}}/chapters/{audio}.json" type="application/json+chapters"/>
+{people_xml(people, "      ")}    </item>
 """
 
 
-def feed_xml(title, description, podcast_guid, items, last_build) -> str:
+def feed_xml(title, description, podcast_guid, people, items, last_build) -> str:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"
      xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -233,7 +302,7 @@ def feed_xml(title, description, podcast_guid, items, last_build) -> str:
     <podcast:guid>{podcast_guid}</podcast:guid>
     <podcast:medium>podcast</podcast:medium>
     <podcast:locked>no</podcast:locked>
-{"".join(items)}  </channel>
+{people_xml(people, "    ")}{"".join(items)}  </channel>
 </rss>
 """
 
@@ -260,15 +329,18 @@ def main() -> int:
     (HERE / "feed.xml").write_text(feed_xml(
         "The Signal Hour",
         "Two friends talk through the week in AI, software, energy, sleep and remote work.",
-        "0b6a8f4e-5c1d-5e2a-9b7f-3d4c2a1e6f01", items, EPISODES["ep4"]["pub"]))
+        "0b6a8f4e-5c1d-5e2a-9b7f-3d4c2a1e6f01", SIGNAL_HOUR_PEOPLE, items, EPISODES["ep4"]["pub"]))
 
     items2 = [item_xml(i["title"], i["guid"], i["pub"], i["description"], i["audio"],
-                       meta[i["audio"]]["duration_s"], meta[i["audio"]]["bytes"])
+                       meta[i["audio"]]["duration_s"], meta[i["audio"]]["bytes"], REBROADCAST_PEOPLE)
               for i in sorted(FEED2_ITEMS, key=lambda i: i["pub"], reverse=True)]
     (HERE / "feed2.xml").write_text(feed_xml(
         "Open Weights Weekly",
         "A weekly look at open models and the people who build them.",
-        "7e2c9d31-4a8b-5f60-8c1e-2b9a7d4f3e02", items2, FEED2_ITEMS[-1]["pub"]))
+        "7e2c9d31-4a8b-5f60-8c1e-2b9a7d4f3e02", OPEN_WEIGHTS_PEOPLE, items2, FEED2_ITEMS[-1]["pub"]))
+    (HERE / "chapters").mkdir(exist_ok=True)
+    for ep in EPISODES:
+        (HERE / "chapters" / f"{ep}.json").write_text(chapters_json(ep, meta[ep]["duration_s"]))
 
     out = {
         "show": "The Signal Hour",
@@ -278,6 +350,7 @@ def main() -> int:
                 "guid": f"signal-hour-{ep}",
                 "script": f"scripts/{ep}.txt",
                 "audio": f"audio/{ep}.mp3",
+                "chapters": f"chapters/{ep}.json",
                 **meta[ep],
                 "takeaways": i["takeaways"],
                 "ad_read": i["ad_read"],

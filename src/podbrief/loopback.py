@@ -89,7 +89,8 @@ class SampleServer(_Server):
                 body = path.read_bytes()
                 if path.suffix == ".xml":
                     body = body.replace(b"{{BASE_URL}}", server.url.encode())
-                kind = {".xml": "application/rss+xml", ".mp3": "audio/mpeg", ".png": "image/png"}.get(path.suffix, "text/plain")
+                kinds = {".xml": "application/rss+xml", ".mp3": "audio/mpeg", ".png": "image/png", ".json": "application/json"}
+                kind = kinds.get(path.suffix, "text/plain")
                 self._send(body, kind)
 
             def _send(self, body: bytes, kind: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from podbrief_contracts import EpisodeStatusChanged, TranscriptReady, stable_id
+from podbrief_contracts import EpisodeStatusChanged, Person, TranscriptReady, stable_id
 from podbrief_runtime.safe_http import FetchError
 from podbrief_runtime.store import Store, outbox
 from podbrief_transcribe import service as service_module
@@ -64,12 +64,14 @@ def _statuses(store: Store) -> list[EpisodeStatusChanged]:
 async def test_an_episode_becomes_one_transcript_ready_event_with_a_derived_id(store):
     runtime, transcriber = FakeRuntime(), FakeTranscriber(TRANSCRIPT)
     service = TranscribeService(runtime, store, transcriber)  # type: ignore[arg-type]
-    event = episode_event("https://example.com/ep1.mp3")
+    people = [Person(name="Chris Benson", href="https://example.com/chris"), Person(name="Daniel Whitenack", role="guest")]
+    event = episode_event("https://example.com/ep1.mp3").model_copy(update={"people": people})
     await service.on_episode_discovered(event)
     [ready] = _outbox(store)
     assert ready.event_id == stable_id("transcript-ready", event.episode_id)
     assert ready.key() == event.episode_id
     assert ready.episode.episode_title == event.title and ready.episode.enclosure_url == event.enclosure_url
+    assert ready.episode.people == people  # rank names speakers from them
     assert [s.text for s in ready.segments] == ["Hey everyone."]
     assert (ready.source, ready.model, ready.language, ready.duration) == ("asr", "tiny.en", "en", 121.6)
     assert runtime.wakes == 1

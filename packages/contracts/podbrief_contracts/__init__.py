@@ -2,6 +2,7 @@
 
 from podbrief_contracts.events import (
     ALL_EVENTS,
+    MAX_PEOPLE,
     SCHEMA_VERSION,
     SCHEMA_VERSIONS,
     Chapter,
@@ -14,6 +15,7 @@ from podbrief_contracts.events import (
     FeedSubscribed,
     FeedUnsubscribed,
     InsightCreated,
+    Person,
     RelatedInsight,
     SchemaVersion,
     Segment,
@@ -30,6 +32,7 @@ from podbrief_contracts.topics import DLQ_SUFFIX, PARTITIONS, all_topics, dlq
 __all__ = [
     "ALL_EVENTS",
     "DLQ_SUFFIX",
+    "MAX_PEOPLE",
     "PARTITIONS",
     "SCHEMA_VERSION",
     "SCHEMA_VERSIONS",
@@ -43,6 +46,7 @@ __all__ = [
     "FeedSubscribed",
     "FeedUnsubscribed",
     "InsightCreated",
+    "Person",
     "RelatedInsight",
     "SchemaVersion",
     "Segment",

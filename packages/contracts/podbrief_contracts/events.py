@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 # 2 added `Segment.speaker`, `TranscriptReady.chapters` and `InsightCreated.quote`/`speaker`/`chapter`, all optional,
 # so version 1 events still parse. Only those two event types are written as version 2; the others keep writing 1,
@@ -15,6 +15,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 SchemaVersion = Literal[1, 2]
 SCHEMA_VERSION: Literal[2] = 2
 SCHEMA_VERSIONS: tuple[int, ...] = get_args(SchemaVersion)
+# A later optional field that a consumer may safely ignore (`people`) did not bump the version: the models ignore
+# unknown fields, so a consumer not yet upgraded reads such an event exactly as before, while a version 3 would have
+# sent it to the dead-letter topic during a rolling deploy.
 
 # Namespace for deterministic ids: the same input always gives the same id, so a
 # redelivered event maps onto the row or vector point it already created.
@@ -57,6 +60,29 @@ def _web_url(value: str) -> str:
 
 # A URL field of an event: a plain string on the wire (the schema and its versions are unchanged), only http(s).
 WebUrl = Annotated[str, AfterValidator(_web_url)]
+
+# Bounds on what a feed may put in `people`, so a hostile feed cannot bloat every event of its episodes. Beyond them
+# the list and the text are cut, never refused: metadata must not cost an episode its transcript.
+MAX_PEOPLE = 50
+MAX_PERSON_NAME = 200
+MAX_PERSON_ROLE = 100
+MAX_PERSON_URL = 2048
+
+
+def _clean_name(value: object) -> object:
+    return " ".join(value.split())[:MAX_PERSON_NAME] if isinstance(value, str) else value
+
+
+def _clean_role(value: object) -> object:
+    if value is None:
+        return "host"
+    if isinstance(value, str):
+        return " ".join(value.split())[:MAX_PERSON_ROLE].lower() or "host"  # the spec's default role
+    return value
+
+
+def _first_people(value: object) -> object:
+    return value[:MAX_PEOPLE] if isinstance(value, list | tuple) else value
 
 
 def _now() -> datetime:
@@ -158,6 +184,40 @@ class TranscriptRef(BaseModel):
     language: str | None = Field(default=None, description="Its language, if given.", examples=["en"])
 
 
+class Person(BaseModel):
+    """Someone heard in an episode (`podcast:person` of the cast group): a host, a guest, ..."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: Annotated[str, BeforeValidator(_clean_name), StringConstraints(min_length=1, max_length=MAX_PERSON_NAME)] = Field(
+        description=f"Their name as the feed writes it (blanks collapsed, at most {MAX_PERSON_NAME} characters).",
+        examples=["Adam Curry"],
+    )
+    role: Annotated[str, BeforeValidator(_clean_role), StringConstraints(max_length=MAX_PERSON_ROLE)] = Field(
+        default="host",
+        description="Their role in lower case (Podcast Taxonomy: host, co-host, guest, ...); `host` when the feed gives none.",
+        examples=["guest"],
+    )
+    href: WebUrl | None = Field(default=None, description="A page about them.", examples=["http://curry.com"])
+    img: WebUrl | None = Field(default=None, description="Their picture.", examples=["https://example.com/adam.jpg"])
+
+    @field_validator("href", "img", mode="before")
+    @classmethod
+    def _only_web_urls(cls, value: object) -> object:
+        # A bad link costs the person their link, not their place in the episode.
+        if isinstance(value, str) and is_web_url(value) and len(value.strip()) <= MAX_PERSON_URL:
+            return value
+        return None
+
+
+# An episode's people: at most MAX_PEOPLE, the rest cut off (see above).
+People = Annotated[list[Person], BeforeValidator(_first_people), Field(max_length=MAX_PEOPLE)]
+_PEOPLE_DESCRIPTION = (
+    f"The people heard in the episode (`podcast:person`, cast group; the item's own list replaces the show's), "
+    f"at most {MAX_PEOPLE}. Optional and added without a new schema version: older events have none."
+)
+
+
 class EpisodeDiscovered(Event):
     """Ingest found a new episode in a feed; transcribe turns it into text."""
 
@@ -186,6 +246,7 @@ class EpisodeDiscovered(Event):
     chapters_url: WebUrl | None = Field(
         default=None, description="`podcast:chapters` URL, if any.", examples=["https://example.com/ep1.json"]
     )
+    people: People = Field(default_factory=list, description=_PEOPLE_DESCRIPTION)
 
     def key(self) -> str:
         return self.episode_id
@@ -238,6 +299,7 @@ class EpisodeRef(BaseModel):
     published_at: datetime | None = Field(
         default=None, description="When the episode was published.", examples=["2026-11-20T06:00:00Z"]
     )
+    people: People = Field(default_factory=list, description=_PEOPLE_DESCRIPTION)
 
 
 class TranscriptReady(Event):

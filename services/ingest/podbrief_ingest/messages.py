@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from podbrief_contracts import EpisodeDiscovered, FeedStatusChanged, TranscriptRef, episode_id_for, stable_id
+from podbrief_contracts import EpisodeDiscovered, FeedStatusChanged, Person, TranscriptRef, episode_id_for, stable_id
 
 from podbrief_ingest.model import Episode, Status
 
@@ -31,6 +31,7 @@ def episode_discovered(
         duration_seconds=episode.duration_seconds,
         transcripts=[TranscriptRef(url=t.url, type=t.type, language=t.language) for t in episode.transcripts],
         chapters_url=episode.chapters_url,
+        people=[Person(name=p.name, role=p.role, href=p.href, img=p.img) for p in episode.people],
     )
 
 

@@ -19,6 +19,16 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone heard in the show or an episode (`podcast:person` of the cast group)."""
+
+    name: str
+    role: str = "host"
+    href: str | None = None
+    img: str | None = None
+
+
+@dataclass(frozen=True)
 class Episode:
     """One item of a feed that has an audio enclosure."""
 
@@ -32,6 +42,7 @@ class Episode:
     duration_seconds: float | None = None
     transcripts: tuple[Transcript, ...] = ()
     chapters_url: str | None = None
+    people: tuple[Person, ...] = ()
 
 
 @dataclass(frozen=True)

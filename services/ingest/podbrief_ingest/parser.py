@@ -2,7 +2,7 @@
 
 feedparser reads the document only after the safe XML layer (`safexml`) has checked it and
 settled its encoding; the layer's scan adds what feedparser drops (all transcripts, chapters,
-podcast:block, new-feed-url, per-item xml:base).
+people, podcast:block, new-feed-url, per-item xml:base).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import mimetypes
 import posixpath
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ import feedparser
 from podbrief_contracts import is_web_url
 
 from podbrief_ingest.exceptions import MalformedFeedError, NotAFeedError
-from podbrief_ingest.model import Episode, ParsedFeed
+from podbrief_ingest.model import Episode, ParsedFeed, Person
 from podbrief_ingest.safexml import ItemExtras, join_url, scan, to_utf8
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,11 @@ def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> Parsed
     if len(parsed.entries) != len(extras.items):
         raise MalformedFeedError(f"items could not be read consistently ({len(parsed.entries)} vs {len(extras.items)})")
     channel = parsed.feed
+    show_people = _people(extras.people, "channel", url)
     episodes = tuple(
         episode
         for entry, item in zip(parsed.entries, extras.items, strict=True)
-        if (episode := _episode(entry, item, url)) is not None
+        if (episode := _episode(entry, item, show_people, url)) is not None
     )
     blocked_by = "itunes:block" if channel.get("itunes_block") == 1 else "podcast:block" if extras.podcast_block else None
     return ParsedFeed(
@@ -92,7 +94,7 @@ def parse_duration(value: str | None) -> float | None:
     return seconds
 
 
-def _episode(entry: Any, item: ItemExtras, feed_url: str) -> Episode | None:
+def _episode(entry: Any, item: ItemExtras, show_people: tuple[Person, ...], feed_url: str) -> Episode | None:
     if entry.get("itunes_block") == 1:
         return None
     audio = [enc for enc in _enclosures(entry, item.base) if is_audio(enc[0], enc[1])]
@@ -121,6 +123,8 @@ def _episode(entry: Any, item: ItemExtras, feed_url: str) -> Episode | None:
         duration_seconds=parse_duration(entry.get("itunes_duration")),
         transcripts=tuple(t for t in item.transcripts if _web(t.url, f"{where} transcript", feed_url)),
         chapters_url=_web(item.chapters_url, f"{where} chapters", feed_url),
+        # The item's own people replace the show's (Podcasting 2.0): a guest episode may not have the usual host.
+        people=_people(item.people, where, feed_url) or show_people,
     )
 
 
@@ -131,6 +135,14 @@ def _enclosures(entry: Any, base: str) -> Iterator[tuple[str, str | None, int | 
     for href, kind, length in declared or media:
         if href and href.strip():
             yield join_url(base, href.strip()), (kind or "").strip() or None, _length(length)
+
+
+def _people(people: list[Person], where: str, feed_url: str) -> tuple[Person, ...]:
+    """`people` with their links and pictures kept only where they are http(s) URLs (a bad link costs only the link)."""
+    return tuple(
+        replace(p, href=_web(p.href, f"{where} person link", feed_url), img=_web(p.img, f"{where} person image", feed_url))
+        for p in people
+    )
 
 
 def _web(url: str | None, what: str, feed_url: str) -> str | None:

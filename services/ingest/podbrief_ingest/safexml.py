@@ -4,9 +4,11 @@
 `scan` walks the document with defusedxml's SAX parser: it refuses entity declarations
 (entity expansion, external entities), proves the document well-formed, and collects what
 feedparser does not keep: every `podcast:transcript` of an item (feedparser keeps only the
-last), `podcast:chapters`, `podcast:block`, `itunes:new-feed-url` and the xml:base in force
-at each item. The scan is namespace-unaware on purpose: many real feeds use `itunes:` or
-`podcast:` without declaring the prefix, and they must still pass.
+last), `podcast:chapters`, the `podcast:person`s of the channel and of each item (feedparser
+keeps only the last one's attributes, without the name), `podcast:block`,
+`itunes:new-feed-url` and the xml:base in force at each item. The scan is namespace-unaware
+on purpose: many real feeds use `itunes:` or `podcast:` without declaring the prefix, and
+they must still pass.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import codecs
 import html.entities
 import mimetypes
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
@@ -23,9 +25,10 @@ from xml.sax.xmlreader import AttributesImpl
 
 import defusedxml.sax
 from defusedxml import DefusedXmlException, EntitiesForbidden
+from podbrief_contracts import MAX_PEOPLE
 
 from podbrief_ingest.exceptions import FeedEncodingError, HostileFeedError, MalformedFeedError, NotAFeedError
-from podbrief_ingest.model import Transcript
+from podbrief_ingest.model import Person, Transcript
 
 PODCAST_NAMESPACES = {
     "https://podcastindex.org/namespace/1.0",
@@ -43,6 +46,7 @@ FEED_NAMESPACES = {
     "http://blogs.law.harvard.edu/tech/rss",
 }
 FEED_ROOTS = {"rss", "feed", "RDF"}
+CHANNEL_NAMES = {"channel", "feed"}
 ENTRY_NAMES = {"item", "entry", "product"}
 
 _BOMS = (
@@ -64,14 +68,16 @@ class ItemExtras:
     base: str
     transcripts: list[Transcript] = field(default_factory=list)
     chapters_url: str | None = None
+    people: list[Person] = field(default_factory=list)
 
 
 @dataclass
 class Scan:
-    """The document's root element, its items' extras, and channel-level publisher directives."""
+    """The document's root element, its items' extras, and channel-level publisher directives and people."""
 
     root: str | None = None
     items: list[ItemExtras] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
     podcast_block: bool = False
     new_feed_url: str | None = None
     # Defects forgiven while reading (see `recover`), and the repaired document feedparser should read then.
@@ -210,6 +216,11 @@ def _check_root(root: str | None, document: bytes) -> None:
         raise NotAFeedError(f"expected an RSS or Atom feed, got a <{root}> document")
 
 
+def _group(attrs: AttributesImpl) -> str:
+    """A `podcast:person`'s group (Podcast Taxonomy), `cast` when it names none."""
+    return (attrs.get("group") or "").strip().lower() or "cast"
+
+
 class _Scanner(ContentHandler):
     """Walks the document; keeps a namespace and xml:base stack to classify and resolve what it collects."""
 
@@ -223,6 +234,7 @@ class _Scanner(ContentHandler):
         self._item_depth = 0
         self._text: list[str] | None = None
         self._text_depth = 0
+        self._person: Person | None = None  # the podcast:person whose name is being read
 
     def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802 (SAX API)
         if self.result.root is None:
@@ -244,8 +256,13 @@ class _Scanner(ContentHandler):
 
     def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
         if self._text is not None and len(self._names) == self._text_depth:
-            self._channel_text(name, "".join(self._text).strip())
+            text = "".join(self._text).strip()
             self._text = None
+            if self._person is not None:
+                self._add_person(self._person, text)
+                self._person = None
+            else:
+                self._channel_text(name, text)
         if self._item is not None and len(self._names) == self._item_depth:
             self._item = None
         self._names.pop()
@@ -272,6 +289,32 @@ class _Scanner(ContentHandler):
         elif self._item is None and local == "block" and not attrs.get("id"):
             # A block with an `id` addresses one named platform; only the bare one addresses every app.
             self._collect_text()
+        # Only the cast is heard; the other groups (writing, visuals, ...) credit people who are not.
+        elif local == "person" and self._in_channel_or_item() and _group(attrs) == "cast":
+            self._person = Person(
+                name="",
+                role=(attrs.get("role") or "").strip().lower() or "host",
+                href=self._url(attrs.get("href")),
+                img=self._url(attrs.get("img")),
+            )
+            self._collect_text()
+
+    def _in_channel_or_item(self) -> bool:
+        """Whether the element just opened sits directly in the channel or in an item (not, e.g., in a liveItem)."""
+        if self._item is not None:
+            return len(self._names) == self._item_depth + 1
+        return len(self._names) >= 2 and self._names[-2].rpartition(":")[2] in CHANNEL_NAMES
+
+    def _url(self, href: str | None) -> str | None:
+        href = (href or "").strip()
+        return join_url(self._bases[-1], href) if href else None
+
+    def _add_person(self, person: Person, text: str) -> None:
+        people = self._item.people if self._item is not None else self.result.people
+        name = " ".join(text.split())
+        known = {p.name.casefold() for p in people}
+        if name and name.casefold() not in known and len(people) < MAX_PEOPLE:
+            people.append(replace(person, name=name))
 
     def _collect_text(self) -> None:
         self._text = []

@@ -16,6 +16,7 @@ from podbrief_rank.dedup_lock import DedupLock
 from podbrief_rank.extract import Extracted
 from podbrief_rank.pipeline import EpisodeInfo, RankedInsight, Ranker, insight_id_for
 from podbrief_rank.segmentation import TimedText
+from podbrief_rank.speakers import speaker_name
 from podbrief_rank.structure import Chapter
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class RankService:
             episode=event.episode,
             text=x.text,
             quote=x.passage,
-            speaker=x.speaker,
+            speaker=speaker_name(x.speaker, (p.name for p in event.episode.people)),
             chapter=x.chapter,
             start=x.start,
             end=x.end,

@@ -192,6 +192,7 @@ def transcript_ready(event: EpisodeDiscovered, transcript: Transcript) -> Transc
                 episode_link=event.link,
                 enclosure_url=event.enclosure_url,
                 published_at=event.published_at,
+                people=event.people,
             ),
             language=transcript.language,
             duration=transcript.duration,
