@@ -15,6 +15,7 @@ import typer
 from podbrief_runtime.broker import free_port
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.settings import ServiceSettings
+from podbrief_runtime.timecode import clock_time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -93,8 +94,11 @@ def print_brief(brief: dict) -> None:
         console.print(f"[yellow]{brief['note']}[/]")
     for item in items:
         console.print(f"\n[bold]{item['rank']}. {item['text']}[/]")
+        who = " · ".join(x for x in (item.get("speaker"), item.get("chapter") and f"chapter “{item['chapter']}”") if x)
+        if who:
+            console.print(f"   {who}", markup=False)
         console.print(
-            f"   — {item['show']['title']}, {item['episode']['title']}, {_clock(item['start'])}–{_clock(item['end'])}"
+            f"   — {item['show']['title']}, {item['episode']['title']}, {clock_time(item['start'])}–{clock_time(item['end'])}"
             f"  {item['link']}"
         )
         also = sorted({m["podcast_title"] for m in item.get("also_said_on", [])})
@@ -102,11 +106,6 @@ def print_brief(brief: dict) -> None:
             console.print(f"   also said on: {', '.join(also)}")
         for rel in item.get("related", [])[:3]:
             console.print(f"   [dim]related: {rel['text']} ({rel['podcast_title']})[/]")
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
 
 
 @app.command()
@@ -169,6 +168,19 @@ def feeds(json_out: JsonOpt = False) -> None:
             row["latest_failure"] or "",
         )
     console.print(table)
+
+
+@app.command()
+def mcp() -> None:
+    """Serve podbrief to AI assistants: an MCP server on stdio over the REST API (PODBRIEF_API_URL, PODBRIEF_API_KEY)."""
+    from podbrief.mcp_server import SettingsError, load_settings, serve
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    asyncio.run(serve(settings))
 
 
 @dlq_app.command("list")

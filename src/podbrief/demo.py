@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ class DemoResult:
     html_path: Path
     webhook_id: str
     seconds: float
+    then: Any = None  # what run_demo's `then` returned
 
 
 class Api:
@@ -64,8 +66,11 @@ def run_demo(
     timeout: float = 600,
     progress: Any = None,
     feeds: tuple[str, ...] = FEEDS,
+    then: Callable[[Api, Stack, dict[str, Any]], Any] | None = None,
 ) -> DemoResult:
-    """Start the embedded stack, run the sample podcast through it, deliver and return the first brief."""
+    """Start the embedded stack, run the sample podcast through it, deliver and return the first brief.
+
+    `then(api, stack, brief)` runs while the stack is still up (tests use it to exercise the API further)."""
     started = time.monotonic()
     env = {"PODBRIEF_ALLOW_PRIVATE_URLS": "true", "PODBRIEF_FIRST_POLL_EPISODES": "10"}
     with SampleServer() as samples, WebhookReceiver() as receiver, Stack(data_dir, api_port=api_port, env=env) as stack:
@@ -89,4 +94,6 @@ def run_demo(
         html_path = data_dir / "briefs" / f"{brief['id']}.html"
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(html)
-        return DemoResult(delivery.payload["data"], html_path, delivery.webhook_id, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        extra = then(api, stack, brief) if then is not None else None
+        return DemoResult(delivery.payload["data"], html_path, delivery.webhook_id, seconds, extra)

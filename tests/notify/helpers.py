@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from podbrief_contracts import EpisodeRef, InsightCreated, RelatedInsight, feed_id_for, stable_id
+from podbrief_contracts import EpisodeRef, InsightCreated, Person, RelatedInsight, feed_id_for, stable_id
 from podbrief_notify.embedder import HashEmbedder
 
 EMBEDDER = HashEmbedder()
@@ -60,6 +61,9 @@ def insight(
     published: datetime | None = None,
     start: float = 61.0,
     ident: str | None = None,
+    speaker: str | None = None,
+    chapter: str | None = None,
+    people: Sequence[tuple[str, str]] = (),
 ) -> InsightCreated:
     """An InsightCreated as rank would send it; `related` = (insight id, text, similarity)."""
     insight_id = ident or stable_id("insight", text, str(feed), str(episode))
@@ -76,8 +80,12 @@ def insight(
             episode_link=f"https://feeds.example.com/show{feed}/{episode}",
             enclosure_url=f"https://feeds.example.com/show{feed}/{episode}.mp3",
             published_at=published or T0 - timedelta(hours=6),
+            people=[Person(name=name, role=role) for name, role in people],
         ),
         text=text,
+        quote=f"Well, um, {text}",
+        speaker=speaker,
+        chapter=chapter,
         start=start,
         end=start + 30,
         score=score,

@@ -34,7 +34,7 @@ def test_a_url_is_downloaded_and_printed_as_timed_lines(loopback):
     result = CliRunner().invoke(app, [url, "--model", ""])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("[00:00.0 → ") and "signal hour" in lines[0].lower()
+    assert lines[0].startswith("[0:00.0 → ") and "signal hour" in lines[0].lower()
     assert loopback.hits == {"/ep1.mp3": 1}
 
 

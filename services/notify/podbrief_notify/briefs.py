@@ -266,3 +266,14 @@ def deliveries_of(session: Session, brief_id: str) -> list[dict[str, Any]]:
     for a in attempts:
         log_of.setdefault(a.delivery_id, []).append(a._asdict())
     return [{**{k: v for k, v in r._asdict().items() if k != "body"}, "attempt_log": log_of.get(r.id, [])} for r in rows]
+
+
+def recent_payloads(session: Session, user_id: str, limit: int) -> list[dict[str, Any]]:
+    """The user's newest briefs still kept (content not pruned), newest first, as their stored payloads."""
+    rows = session.execute(
+        select(briefs.c.payload)
+        .where(briefs.c.user_id == user_id, briefs.c.payload != PRUNED)
+        .order_by(briefs.c.created_at.desc(), briefs.c.id)
+        .limit(limit)
+    ).all()
+    return [json.loads(r.payload) for r in rows]

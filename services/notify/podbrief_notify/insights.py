@@ -61,6 +61,10 @@ def store_insight(session: Session, event: InsightCreated, now: datetime) -> boo
             embedding=np.asarray(event.embedding, dtype=np.float32).tobytes(),
             embedding_model=event.embedding_model,
             created_at=now,
+            speaker=event.speaker,
+            chapter=event.chapter,
+            quote=event.quote,
+            people=[{"name": p.name, "role": p.role} for p in ep.people],
         )
     )
     _record_cluster(session, event, now)
@@ -305,10 +309,14 @@ def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str
             "link": _web(row.episode_link) if own else None,
             "published_at": row.published_at.isoformat() if row.published_at else None,
             "enclosure_url": _web(row.enclosure_url) if own else None,
+            "people": list(row.people or []),
         },
         "start": float(row.start),
         "end": float(row.end),
         "link": timestamp_link(row.enclosure_url, row.start) if own else None,
+        "speaker": row.speaker,
+        "chapter": row.chapter,
+        "quote": row.quote,
         "also_said_on": list(also.values()),
         "related": top,
     }

@@ -14,16 +14,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from podbrief_contracts import is_web_url
+from podbrief_runtime.timecode import clock_time
 
 _env = Environment(loader=PackageLoader("podbrief_notify", "templates"), autoescape=select_autoescape(["html"]))
-
-
-def clock_time(seconds: float) -> str:
-    """12:41 or 1:02:03."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def long_date(value: str | None) -> str:
@@ -62,3 +55,8 @@ def render_brief(brief: dict[str, Any], failures: list[dict[str, Any]] | None = 
     with show, title and reason) are listed in its footer."""
     style = Markup(_STYLE)  # noqa: S704 - our own stylesheet
     return _env.get_template("brief.html").render(brief=brief, failures=failures or [], style=style)
+
+
+def render_items(brief: dict[str, Any]) -> str:
+    """The brief's items as an HTML fragment (no page, no style): the content of its entry in the reader's Atom feed."""
+    return _env.get_template("items.html").render(brief=brief)

@@ -84,6 +84,11 @@ class MePublic(BaseModel):
     email_confirmed_at: datetime | None = Field(
         default=None, description="When the address was confirmed; briefs are emailed only to a confirmed address."
     )
+    briefs_feed_url: str | None = Field(
+        default=None,
+        description="Your briefs as an Atom feed for a feed reader; the URL carries its own token (feed readers send no "
+        "headers): `POST /v1/me/briefs-feed` replaces it, `DELETE /v1/me/briefs-feed` turns it off.",
+    )
 
 
 class MeUpdate(_In):
@@ -211,6 +216,11 @@ class Show(BaseModel):
     image: str | None = Field(default=None, description="The show's artwork URL (null for a feed you do not follow).")
 
 
+class Person(BaseModel):
+    name: str
+    role: str = Field(description="`host`, `guest`, ... as the feed's `podcast:person` says.", examples=["guest"])
+
+
 class Episode(BaseModel):
     id: str
     title: str
@@ -219,6 +229,7 @@ class Episode(BaseModel):
     enclosure_url: str | None = Field(
         default=None, description="The audio file (null for a feed you do not follow: private feeds carry secrets in it)."
     )
+    people: list[Person] = Field(default_factory=list, description="Hosts and guests named by the feed (`podcast:person`).")
 
 
 class Mention(BaseModel):
@@ -250,8 +261,41 @@ class InsightPublic(BaseModel):
         default=None,
         description="The audio at the start of the passage (`<enclosure>#t=<start>`; null for a feed you do not follow).",
     )
+    speaker: str | None = Field(
+        default=None, description="Who said it, where the publisher's transcript names speakers.", examples=["Chris Benson"]
+    )
+    chapter: str | None = Field(default=None, description="The chapter (`podcast:chapters`) it was said in.")
+    quote: str | None = Field(default=None, description="The transcript passage the insight was taken from.")
     also_said_on: list[Mention] = Field(description="Other shows that said the same thing.")
     related: list[Related] = Field(description="Up to 3 related insights from other episodes.")
+
+
+class InsightHit(InsightPublic):
+    match: float | None = Field(
+        default=None, description="How well it matches `q` (meaning and words blended, 0-1); null when browsing."
+    )
+
+
+class InsightsPage(BaseModel):
+    data: list[InsightHit]
+    count: int = Field(description="Total matches (all pages).")
+
+
+class EpisodeDetail(BaseModel):
+    episode_id: str
+    feed_id: str
+    title: str | None = None
+    show: Show | None = Field(default=None, description="The show (null until the episode has insights).")
+    episode: Episode | None = Field(default=None, description="The episode's links and people (null until it has insights).")
+    state: Literal["queued", "retrying", "failed", "transcribed", "done"] = Field(
+        description="Where processing stands (see `GET /v1/subscriptions/{id}/episodes`)."
+    )
+    reason: str | None = Field(default=None, description="Why it failed or is being retried.")
+    notes: list[str] = Field(default_factory=list)
+    first_seen_at: datetime | None = None
+    updated_at: datetime | None = None
+    insights: list[InsightPublic] = Field(description="All the episode's insights, in the order they were said.")
+    count: int
 
 
 class BriefItem(InsightPublic):

@@ -41,6 +41,9 @@ users = Table(
     Column("email_confirmed_at", UTCDateTime),
     Column("email_confirm_hash", String(64), unique=True),
     Column("email_confirm_sent_at", UTCDateTime),
+    # The personal Atom feed of briefs carries this token in its URL (feed readers send no headers); revocable.
+    Column("feed_token", String(64)),
+    UniqueConstraint("feed_token", name="uq_users_feed_token"),
 )
 
 # A user may hold several keys (to rotate them); only their SHA-256 is stored.
@@ -116,7 +119,13 @@ insights = Table(
     Column("keywords", JSON, nullable=False),
     Column("embedding", LargeBinary, nullable=False),
     Column("embedding_model", String(200), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    # Who said it (publisher transcript speaker, resolved against podcast:person), the chapter it falls in,
+    # the transcript passage it came from, and the episode's people (podcast:person).
+    Column("speaker", Text),
+    Column("chapter", Text),
+    Column("quote", Text),
+    Column("people", JSON),
 )
 
 clusters = Table(

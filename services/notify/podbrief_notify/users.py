@@ -37,6 +37,7 @@ def create_user(session: Session, email: str, timezone: str, brief_hour: int, no
                     cadence="daily",
                     interests=[],
                     created_at=now,
+                    feed_token=new_feed_token(),
                 )
             )
     except IntegrityError as exc:
@@ -101,3 +102,22 @@ def update_user(session: Session, user_id: str, changes: dict[str, Any]) -> Row[
     if changes:
         session.execute(update(users).where(users.c.id == user_id).values(**changes))
     return get_user(session, user_id)
+
+
+def new_feed_token() -> str:
+    """A fresh token for the personal Atom feed's URL."""
+    return secrets.token_urlsafe(24)
+
+
+def set_feed_token(session: Session, user_id: str, token: str | None) -> Row[Any]:
+    """Replace the user's feed token (the old feed URL stops working) or, with None, turn the feed off."""
+    session.execute(update(users).where(users.c.id == user_id).values(feed_token=token))
+    return get_user(session, user_id)
+
+
+def user_by_feed_token(session: Session, token: str) -> Row[Any]:
+    """The user whose Atom feed URL carries `token`; NotFound for an unknown or replaced token."""
+    row = session.execute(select(users).where(users.c.feed_token == token)).first() if token else None
+    if row is None:
+        raise NotFound("unknown feed token (it was replaced or turned off: GET /v1/me shows the current feed URL)")
+    return row

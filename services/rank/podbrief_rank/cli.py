@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from podbrief_runtime.timecode import clock_time
 
 from podbrief_rank.extract import Extracted, Extractor
 from podbrief_rank.segmentation import TimedText
@@ -40,11 +41,6 @@ def _extractor() -> Extractor:
     return build_extractor(settings, build_embedder(settings))
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:d}:{secs:02d}"
-
-
 @app.command()
 def insights(
     transcript_json: Path,
@@ -61,7 +57,7 @@ def insights(
         typer.echo("No insights found.")
         return
     for n, x in enumerate(found, 1):
-        typer.echo(f"{n}. [{_clock(x.start)}–{_clock(x.end)}] ({x.score:.2f}) {x.text}")
+        typer.echo(f"{n}. [{clock_time(x.start)}–{clock_time(x.end)}] ({x.score:.2f}) {x.text}")
         if x.keywords:
             typer.echo(f"   keywords: {', '.join(x.keywords)}")
 

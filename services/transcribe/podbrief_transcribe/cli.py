@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from podbrief_runtime.errors import PermanentError
 from podbrief_runtime.safe_http import FetchError, SafeClient
+from podbrief_runtime.timecode import clock_time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -67,10 +68,4 @@ async def _download(url: str, dest: Path, settings: Settings) -> None:
 def _print_text(transcript: Transcript) -> None:
     err.print(f"language {transcript.language}, {transcript.duration:.0f} s, model {transcript.model}")
     for segment in transcript.segments:
-        typer.echo(f"[{_clock(segment.start)} → {_clock(segment.end)}] {segment.text}")
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes:02d}:{secs:04.1f}"
+        typer.echo(f"[{clock_time(segment.start, tenths=True)} → {clock_time(segment.end, tenths=True)}] {segment.text}")

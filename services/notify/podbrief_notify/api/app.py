@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from podbrief_notify.api import briefs, errors, insights, keys, ops, subscriptions, users, webhooks
+from podbrief_notify.api import briefs, episodes, errors, exports, insights, keys, ops, subscriptions, users, webhooks
 from podbrief_notify.context import Context
 
 DESCRIPTION = (
@@ -21,7 +21,8 @@ def create_app(context: Context | None) -> FastAPI:
     app = FastAPI(title="podbrief", version="0.1.0", description=DESCRIPTION)
     app.state.context = context
     errors.install(app)
-    for module in (users, keys, subscriptions, webhooks, briefs, insights, ops):
+    # exports before briefs: /v1/briefs/{id}.md must be tried before /v1/briefs/{id}.
+    for module in (users, keys, subscriptions, webhooks, exports, briefs, insights, episodes, ops):
         app.include_router(module.router)
     if context is not None and context.settings.metrics_public:
         app.include_router(ops.metrics_router)

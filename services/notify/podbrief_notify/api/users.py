@@ -17,8 +17,9 @@ from podbrief_notify.schemas import ConfirmationSent, EmailConfirmed, MePublic, 
 router = APIRouter(prefix="/v1", tags=["users"])
 
 
-def _me(row: Row[Any]) -> MePublic:
-    return MePublic.model_validate(row._asdict())
+def _me(row: Row[Any], ctx: Context) -> MePublic:
+    feed = f"{ctx.settings.base_url()}/v1/me/briefs.atom?token={row.feed_token}" if row.feed_token else None
+    return MePublic.model_validate({**row._asdict(), "briefs_feed_url": feed})
 
 
 def _too_many(wait: float, message: str) -> HTTPException:
@@ -93,7 +94,7 @@ async def resend_confirmation(ctx: Ctx, user_id: CurrentUser) -> ConfirmationSen
 def get_me(ctx: Ctx, user_id: CurrentUser) -> MePublic:
     """The caller's settings."""
     with ctx.store.reading() as session:
-        return _me(users.get_user(session, user_id))
+        return _me(users.get_user(session, user_id), ctx)
 
 
 @router.patch("/me", response_model=MePublic, responses=AUTH_ERRORS)
@@ -101,4 +102,18 @@ def update_me(body: MeUpdate, ctx: Ctx, user_id: CurrentUser) -> MePublic:
     """Change timezone, brief hour, brief size, cadence or interests (only the fields sent)."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     with ctx.store.transaction() as session:
-        return _me(users.update_user(session, user_id, changes))
+        return _me(users.update_user(session, user_id, changes), ctx)
+
+
+@router.post("/me/briefs-feed", response_model=MePublic, responses=AUTH_ERRORS)
+def new_briefs_feed(ctx: Ctx, user_id: CurrentUser) -> MePublic:
+    """A new `briefs_feed_url` for your Atom feed of briefs (turns it on; the old URL stops working)."""
+    with ctx.store.transaction() as session:
+        return _me(users.set_feed_token(session, user_id, users.new_feed_token()), ctx)
+
+
+@router.delete("/me/briefs-feed", response_model=MePublic, responses=AUTH_ERRORS)
+def stop_briefs_feed(ctx: Ctx, user_id: CurrentUser) -> MePublic:
+    """Turn your Atom feed of briefs off: its URL stops working and `briefs_feed_url` is null until you ask for a new one."""
+    with ctx.store.transaction() as session:
+        return _me(users.set_feed_token(session, user_id, None), ctx)
