@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from podbrief_runtime.broker import free_port
 from podbrief_runtime.logs import setup_logging
@@ -25,6 +26,12 @@ from podbrief.stack import Stack
 app = typer.Typer(help="podbrief: podcast episodes in, a daily brief of the top insights out.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Look at and replay dead-lettered messages.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+catalog_app = typer.Typer(
+    help="The catalog of shows scanned for every reader (the admin API: PODBRIEF_API_URL, PODBRIEF_ADMIN_KEY).",
+    no_args_is_help=True,
+)
+app.add_typer(catalog_app, name="catalog")
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "deploy" / "catalog.opml"
 console = Console()
 err = Console(stderr=True)
 
@@ -38,7 +45,9 @@ def up() -> None:
     setup_logging("podbrief", settings.log_format, settings.log_level)
     bootstrap = settings.kafka_bootstrap if "PODBRIEF_KAFKA_BOOTSTRAP" in os.environ else None
     port = int(os.environ.get("PODBRIEF_API_PORT", "8000"))
-    stack = Stack(settings.data_dir.resolve(), api_port=port, bootstrap=bootstrap)
+    # The bundled catalog of shows scanned for every reader, unless the environment names another file.
+    env = {} if "PODBRIEF_CATALOG_FILE" in os.environ else {"PODBRIEF_CATALOG_FILE": str(DEFAULT_CATALOG)}
+    stack = Stack(settings.data_dir.resolve(), api_port=port, bootstrap=bootstrap, env=env)
     try:
         stack.start()
         err.print(
@@ -181,6 +190,63 @@ def mcp() -> None:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     asyncio.run(serve(settings))
+
+
+def _admin() -> httpx.Client:
+    """A client of the admin API, from PODBRIEF_API_URL (default http://127.0.0.1:8000) and PODBRIEF_ADMIN_KEY."""
+    key = os.environ.get("PODBRIEF_ADMIN_KEY", "")
+    if not key:
+        err.print("set PODBRIEF_ADMIN_KEY (the admin key the notify service runs with)", markup=False)
+        raise typer.Exit(2)
+    base = os.environ.get("PODBRIEF_API_URL", "http://127.0.0.1:8000").rstrip("/")
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+
+def _answer(response: httpx.Response) -> dict:
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:300]
+        err.print(f"the API answered {response.status_code}: {message}", markup=False)
+        raise typer.Exit(1)
+    return response.json()
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OPML file, or one feed URL per line.")],
+) -> None:
+    """Add every feed of FILE to the catalog."""
+    data = file.read_bytes()
+    kind = "text/x-opml" if data.lstrip().startswith(b"<") else "text/plain"
+    try:
+        with _admin() as client:
+            body = _answer(client.post("/v1/admin/catalog", content=data, headers={"Content-Type": kind}))
+    except httpx.HTTPError as exc:
+        err.print(f"cannot reach the podbrief API: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    console.print(f"added {len(body['added'])} feed(s) to the catalog", markup=False)
+    for rejected in body["rejected"]:
+        console.print(f"  not added: {rejected['url']} — {rejected['reason']}", markup=False)
+
+
+@catalog_app.command("list")
+def catalog_list(json_out: JsonOpt = False) -> None:
+    """The catalog with each feed's status."""
+    try:
+        with _admin() as client:
+            body = _answer(client.get("/v1/admin/catalog"))
+    except httpx.HTTPError as exc:
+        err.print(f"cannot reach the podbrief API: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    if json_out:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    table = Table("show", "status", "insights", "feed")
+    for entry in body["data"]:
+        table.add_row(entry["title"] or "—", entry["status"], str(entry["insights"]), entry["feed_url"])
+    console.print(table)
 
 
 @dlq_app.command("list")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,11 +21,15 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
 SAMPLE_AUDIO = sorted((SAMPLES_DIR / "audio").glob("ep*.mp3"))
 
 
-def generated_feed(episodes: int, title: str = "Bench Show", guid_prefix: str = "bench") -> str:
-    """An RSS feed of `episodes` items cycling through the sample audio, each its own GUID (for SampleServer `extra`)."""
+def generated_feed(
+    episodes: int, title: str = "Bench Show", guid_prefix: str = "bench", audio_files: Sequence[Path] = ()
+) -> str:
+    """An RSS feed of `episodes` items cycling through `audio_files` (default: all the sample audio), each its own
+    GUID (for SampleServer `extra`)."""
+    files = list(audio_files) or SAMPLE_AUDIO
     items = []
     for n in range(episodes):
-        audio = SAMPLE_AUDIO[n % len(SAMPLE_AUDIO)]
+        audio = files[n % len(files)]
         items.append(
             f'<item><title>{title} episode {n}</title><guid isPermaLink="false">{guid_prefix}-{n}</guid>'
             f"<pubDate>Mon, {n % 28 + 1:02d} Nov 2026 {n // 28:02d}:00:00 GMT</pubDate>"

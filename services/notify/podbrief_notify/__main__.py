@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 import gc
 import logging
+from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 import uvloop
 from podbrief_runtime.logs import setup_logging
+from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
 
-from podbrief_notify import retention
+from podbrief_notify import catalog, retention
 from podbrief_notify.api.app import create_app
 from podbrief_notify.context import build_context
 from podbrief_notify.delivery import HttpSender
@@ -36,11 +39,22 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def seed_catalog(store: Store, path: Path) -> None:
+    """Import the operator's catalog file (once per content; see catalog.seed); a missing file is reported, not fatal."""
+    if not path.is_file():
+        log.warning("catalog file not found; the catalog stays as it is", extra={"file": str(path)})
+        return
+    with store.transaction() as session:
+        catalog.seed(session, path, datetime.now(UTC))
+
+
 async def main(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; both the API and the consumer stop cleanly."""
     url = settings.store_url("notify")
     await asyncio.to_thread(upgrade, url)
     store = open_store(url)
+    if settings.catalog_file is not None:
+        await asyncio.to_thread(seed_catalog, store, settings.catalog_file)
     runtime = Runtime("notify", settings, store)
     embedder = SentenceEmbedder(settings.embed_model)
     context = build_context(settings, store, embedder, emitted=runtime.emitted)

@@ -7,6 +7,7 @@ import logging
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,20 +17,42 @@ from podbrief_runtime.store import Store
 from sqlalchemy import Row, and_, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from podbrief_notify.catalog import catalog_feed_ids
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import Gone, NotFound
 from podbrief_notify.insights import describe, shows_per_cluster
 from podbrief_notify.keys import new_delivery_id
-from podbrief_notify.ranking import Pool, Tastes, Weights, rank
+from podbrief_notify.ranking import Pool, Tastes, Weights, score, taste_parts
+from podbrief_notify.ranking import select as select_picks
 from podbrief_notify.retention import PRUNED
 from podbrief_notify.schemas import BriefPublic
+from podbrief_notify.settings import Settings
 from podbrief_notify.subscriptions import subscribed_feed_ids
-from podbrief_notify.tables import briefs, clusters, deliveries, delivery_attempts, feedback, insights, sent_clusters, users
+from podbrief_notify.tables import (
+    briefs,
+    catalog,
+    clusters,
+    deliveries,
+    delivery_attempts,
+    feedback,
+    insights,
+    sent_clusters,
+    users,
+)
 from podbrief_notify.webhooks import active_webhooks
 
 log = logging.getLogger(__name__)
 
 EVENT_BRIEF_READY = "brief.ready"
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """How a brief draws on the catalog (shows the reader does not follow)."""
+
+    slots: int = 2  # most discovered items in a `mix` brief
+    min_match: float = 0.3  # least similarity to one of the reader's interests
+    margin: float = 0.1  # how much better than the weakest own-show item a discovered item must match to replace it
 
 
 @dataclass(frozen=True)
@@ -39,18 +62,37 @@ class BriefOptions:
     base_url: str
     weights: Weights = Weights()
     candidate_days: float = 14.0
+    discovery: Discovery = Discovery()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BriefOptions:
+        """The options the service's settings choose."""
+        return cls(
+            base_url=settings.base_url(),
+            weights=Weights(half_life_hours=settings.freshness_half_life_h),
+            discovery=Discovery(settings.discover_slots, settings.discover_min_match, settings.discover_margin),
+        )
+
+
+def discover_mode(user: Row[Any]) -> str:
+    """The reader's discover choice: off, mix or only; unset means mix for a reader with interests, else off."""
+    return str(user.discover or ("mix" if user.interests else "off"))
 
 
 def candidates(session: Session, user_id: str, now: datetime, days: float) -> list[Row[Any]]:
     """Insights from the user's feeds, recent, whose idea (cluster) was never sent to the user; one per cluster."""
-    feed_ids = subscribed_feed_ids(session, user_id)
+    return _unsent(session, user_id, subscribed_feed_ids(session, user_id), now, days)
+
+
+def _unsent(session: Session, user_id: str, feed_ids: Collection[str], now: datetime, days: float) -> list[Row[Any]]:
+    """Recent insights of `feed_ids` whose idea (cluster) was never sent to the user; one per cluster."""
     if not feed_ids:
         return []
     already_sent = exists().where(and_(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id == insights.c.cluster_id))
     rows = session.execute(
         select(insights, clusters.c.face_insight_id)
         .outerjoin(clusters, clusters.c.cluster_id == insights.c.cluster_id)
-        .where(insights.c.feed_id.in_(feed_ids), insights.c.created_at >= now - timedelta(days=days), ~already_sent)
+        .where(insights.c.feed_id.in_(list(feed_ids)), insights.c.created_at >= now - timedelta(days=days), ~already_sent)
         .order_by(insights.c.created_at, insights.c.insight_id)
     ).all()
     # One phrasing per idea: the cluster's face when the user's feeds have it, else the best-scored one.
@@ -60,6 +102,17 @@ def candidates(session: Session, user_id: str, now: datetime, days: float) -> li
         if current is None or _preferred(row, current):
             best[row.cluster_id] = row
     return list(best.values())
+
+
+def shows_turned_down(session: Session, user_id: str, followed: Collection[str]) -> set[str]:
+    """Shows the reader does not follow and voted an insight of down: never discovered for them again."""
+    return set(
+        session.execute(
+            select(insights.c.feed_id)
+            .join(feedback, feedback.c.insight_id == insights.c.insight_id)
+            .where(feedback.c.user_id == user_id, feedback.c.vote == "down", insights.c.feed_id.not_in(list(followed)))
+        ).scalars()
+    )
 
 
 def _preferred(row: Row[Any], current: Row[Any]) -> bool:
@@ -94,14 +147,33 @@ def tastes_for(session: Session, user: Row[Any], embedder: Embedder, dim: int) -
 
 
 def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, options: BriefOptions) -> list[dict[str, Any]]:
-    """The items the user's next brief would hold, best first (empty when there is nothing new)."""
-    rows = candidates(session, user.id, now, options.candidate_days)
+    """The items the user's next brief would hold, best first (empty when there is nothing new).
+
+    With discovery (`discover_mode`), catalog shows the reader does not follow contribute items that match one of
+    their interests: `only` fills the brief from them; `mix` keeps the reader's own shows first and gives at most
+    `discovery.slots` items to them (an empty slot, or one whose own item matches an interest clearly worse); for a
+    reader who follows no show yet, `mix` is `only`.
+    """
+    followed = subscribed_feed_ids(session, user.id)
+    mode = discover_mode(user)
+    if mode == "mix" and not followed:
+        mode = "only"  # nothing of the reader's own to keep first: the catalog fills the brief
+    own = [] if mode == "only" else _unsent(session, user.id, followed, now, options.candidate_days)
+    catalog_ids = catalog_feed_ids(session)
+    found: list[Row[Any]] = []
+    if mode != "off" and user.interests:
+        scanned = catalog_ids - set(followed) - shows_turned_down(session, user.id, followed)
+        own_ideas = {r.cluster_id for r in own}
+        found = [r for r in _unsent(session, user.id, scanned, now, options.candidate_days) if r.cluster_id not in own_ideas]
+    rows = own + found
     if not rows:
         return []
     # Insights embedded by different models cannot be compared; keep the common space.
     dims = Counter(len(r.embedding) // 4 for r in rows)
     dim = dims.most_common(1)[0][0]
-    rows = [r for r in rows if len(r.embedding) // 4 == dim]
+    keep = [len(r.embedding) // 4 == dim for r in rows]
+    is_own = np.array([i < len(own) for i, k in enumerate(keep) if k], dtype=bool)
+    rows = [r for r, k in zip(rows, keep, strict=True) if k]
     shows = shows_per_cluster(session, (r.cluster_id for r in rows))
     episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
     pool = Pool(
@@ -111,10 +183,103 @@ def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, o
         shows=np.array([shows.get(r.cluster_id, 1) for r in rows]),
         episodes=np.array([episode_codes[r.episode_id] for r in rows]),
     )
-    picked = rank(pool, tastes_for(session, user, embedder, dim), user.brief_size, options.weights)[0]
-    chosen = [rows[i] for i in picked]
-    followed = subscribed_feed_ids(session, user.id)
-    return [{**item, "rank": n} for n, item in enumerate(describe(session, chosen, followed), start=1)]
+    tastes = tastes_for(session, user, embedder, dim)
+    scores = score(pool, tastes, options.weights)
+    relevance = taste_parts(pool, tastes)[0][0]
+    discoverable = ~is_own & (relevance >= options.discovery.min_match)
+    size = user.brief_size
+    picked_own = _pick(scores, is_own, pool, size, options.weights)
+    if mode == "only":
+        picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights)
+    elif mode == "mix":
+        picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options)
+    else:
+        picked, discovered = picked_own, []
+    chosen = picked + discovered
+    # Catalog shows are public: their links show for every reader.
+    items = describe(session, [rows[i] for i in chosen], set(followed) | catalog_ids)
+    why = _reasons(tastes, user, pool, relevance, [not is_own[i] for i in chosen], chosen)
+    urls = _catalog_urls(session, {rows[i].feed_id for i in discovered})
+    out = []
+    for n, (item, i) in enumerate(zip(items, chosen, strict=True), start=1):
+        offer = _subscribe_offer(options.base_url, urls[rows[i].feed_id]) if i in discovered else None
+        out.append({**item, "rank": n, "discovered": i in discovered, "subscribe": offer, "why": why[n - 1]})
+    return out
+
+
+def _pick(scores: np.ndarray, available: np.ndarray, pool: Pool, size: int, weights: Weights) -> list[int]:
+    """The best `size` of the `available` candidates (MMR, per-episode cap)."""
+    if not available.any():
+        return []
+    masked = np.where(available[None, :], scores, -np.inf)
+    return select_picks(masked, pool, size, weights)[0]
+
+
+def _mix(
+    scores: np.ndarray,
+    relevance: np.ndarray,
+    discoverable: np.ndarray,
+    pool: Pool,
+    own: list[int],
+    size: int,
+    options: BriefOptions,
+) -> tuple[list[int], list[int]]:
+    """The reader's own picks first; at most `slots` discovered ones take empty slots, or replace the own item that
+    matches the reader's interests worst when they match clearly (`margin`) better."""
+    kept = list(own)
+    discovered: list[int] = []
+    for i in _pick(scores, discoverable, pool, options.discovery.slots, options.weights):
+        if len(kept) + len(discovered) < size:
+            discovered.append(i)
+            continue
+        weakest = min(kept, key=lambda j: relevance[j], default=None)
+        if weakest is not None and relevance[i] > relevance[weakest] + options.discovery.margin:
+            kept.remove(weakest)
+            discovered.append(i)
+    return kept, discovered
+
+
+def _reasons(
+    tastes: Tastes, user: Row[Any], pool: Pool, relevance: np.ndarray, discovered: list[bool], chosen: list[int]
+) -> list[dict[str, Any]]:
+    """Why each chosen item was picked: the interest it matches best (and how well), whether its show is followed,
+    how many shows said the idea, and its own quality score."""
+    interest_rows = tastes.interests[0] if tastes.interests else np.zeros(0, dtype=np.int64)
+    texts = list(user.interests or [])
+    out = []
+    for i, found in zip(chosen, discovered, strict=True):
+        best = None
+        if len(interest_rows) and len(texts) == len(interest_rows):
+            sims = tastes.vectors[interest_rows] @ pool.embeddings[i]
+            top = int(np.argmax(sims))
+            best = texts[top] if sims[top] > 0 else None
+        out.append(
+            {
+                "interest": best,
+                "interest_match": round(float(relevance[i]), 4),
+                "followed_show": not found,
+                "shows": int(pool.shows[i]),
+                "quality": round(float(pool.quality[i]), 4),
+            }
+        )
+    return out
+
+
+def _catalog_urls(session: Session, feed_ids: set[str]) -> dict[str, str]:
+    if not feed_ids:
+        return {}
+    rows = session.execute(select(catalog.c.feed_id, catalog.c.feed_url).where(catalog.c.feed_id.in_(list(feed_ids))))
+    return {r.feed_id: r.feed_url for r in rows}
+
+
+def _subscribe_offer(base_url: str, feed_url: str) -> dict[str, Any]:
+    """How to follow a discovered item's show in one call."""
+    return {
+        "method": "POST",
+        "url": f"{base_url.rstrip('/')}/v1/subscriptions",
+        "body": {"feed_url": feed_url},
+        "feed_url": feed_url,
+    }
 
 
 def note_for(count: int, size: int) -> str | None:

@@ -31,7 +31,7 @@ def brief(
         with store.transaction() as session:
             row = user_by_email(session, user)
             items = draft(
-                session, row, SentenceEmbedder(settings.embed_model), SystemClock().now(), BriefOptions(settings.base_url())
+                session, row, SentenceEmbedder(settings.embed_model), SystemClock().now(), BriefOptions.from_settings(settings)
             )
     except NotFound as exc:
         typer.echo(str(exc), err=True)

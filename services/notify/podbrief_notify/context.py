@@ -17,7 +17,6 @@ from podbrief_notify.delivery import Deliverer, HttpSender, Sender
 from podbrief_notify.email import Mailer
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.keys import hash_api_key, user_id_for_key_hash
-from podbrief_notify.ranking import Weights
 from podbrief_notify.ratelimit import RateLimiter, SignupThrottle
 from podbrief_notify.settings import Settings
 
@@ -147,7 +146,7 @@ def build_context(
     deliverer = Deliverer(
         store, sender, clock, timedelta(hours=settings.webhook_retry_window_h), concurrency=settings.delivery_concurrency
     )
-    options = BriefOptions(base_url=settings.base_url(), weights=Weights(half_life_hours=settings.freshness_half_life_h))
+    options = BriefOptions.from_settings(settings)
     return Context(
         settings=settings,
         store=store,

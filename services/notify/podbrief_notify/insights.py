@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from podbrief_notify.tables import (
+    catalog,
     clusters,
     episodes,
     feedback,
@@ -179,9 +180,7 @@ def store_episode_status(session: Session, event: EpisodeStatusChanged) -> None:
     row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().first()
     if row is None:
         details = {"reason": event.reason, "insights": event.insights, "notes": list(event.notes)}
-        if _new_episode(
-            session, event.episode_id, event.feed_id, event.episode_title, event.state, event.occurred_at, **details
-        ):
+        if _new_episode(session, event.episode_id, event.feed_id, event.episode_title, event.state, event.occurred_at, **details):
             return
         # Another consumer inserted it concurrently: merge below.
         row = session.execute(select(episodes).where(episodes.c.episode_id == event.episode_id)).mappings().one()
@@ -323,10 +322,11 @@ def _view(row: Row[Any], members: list[Row[Any]], links: dict[str, list[dict[str
 
 
 def visible_insight(session: Session, user_id: str, insight_id: str) -> Row[Any] | None:
-    """The insight if the user may see it (from a feed they follow, or sent to them), else None."""
+    """The insight if the user may see it (from a feed they follow or the catalog, or sent to them), else None."""
     followed = exists().where(and_(subscriptions.c.user_id == user_id, subscriptions.c.feed_id == insights.c.feed_id))
     sent = exists().where(and_(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id == insights.c.cluster_id))
-    return session.execute(select(insights).where(insights.c.insight_id == insight_id, or_(followed, sent))).first()
+    public = exists().where(catalog.c.feed_id == insights.c.feed_id)
+    return session.execute(select(insights).where(insights.c.insight_id == insight_id, or_(followed, sent, public))).first()
 
 
 def record_feedback(session: Session, user_id: str, insight_id: str, vote: str, now: datetime) -> None:

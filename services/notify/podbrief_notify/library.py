@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
+from podbrief_notify.catalog import public_feed_ids
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import NotFound
 from podbrief_notify.insights import describe
@@ -158,7 +159,7 @@ def _semantic(rows: Sequence[Row[Any]], embedder: Embedder, text: str) -> np.nda
 
 def episode(session: Session, user_id: str, episode_id: str) -> dict[str, Any]:
     """One episode of a followed show: its processing state and all its insights in the order they were said."""
-    followed = subscribed_feed_ids(session, user_id)
+    followed = public_feed_ids(session, user_id)
     state = session.execute(select(episodes).where(episodes.c.episode_id == episode_id)).first()
     rows = session.execute(
         select(insights).where(insights.c.episode_id == episode_id).order_by(insights.c.start, insights.c.insight_id)
@@ -196,5 +197,5 @@ def delivered(session: Session, user_id: str, since: datetime | None) -> list[di
     if since is not None:
         statement = statement.where(briefs.c.created_at >= since)
     rows = session.execute(statement).all()
-    followed = subscribed_feed_ids(session, user_id)
+    followed = public_feed_ids(session, user_id)
     return [{**item, "delivered_at": row.delivered_at} for item, row in zip(describe(session, rows, followed), rows, strict=True)]

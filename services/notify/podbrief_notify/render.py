@@ -41,7 +41,7 @@ _STYLE = _env.loader.get_source(_env, "brief.css")[0]  # type: ignore[union-attr
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 CONTENT_SECURITY_POLICY = (
     f"default-src 'none'; img-src https: http: data:; style-src 'sha256-{_STYLE_HASH}'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -54,7 +54,21 @@ def render_brief(brief: dict[str, Any], failures: list[dict[str, Any]] | None = 
     """The HTML page of a stored brief payload; `failures` (episodes of followed shows that could not be processed,
     with show, title and reason) are listed in its footer."""
     style = Markup(_STYLE)  # noqa: S704 - our own stylesheet
-    return _env.get_template("brief.html").render(brief=brief, failures=failures or [], style=style)
+    return _env.get_template("brief.html").render(
+        brief=brief, failures=failures or [], style=style, subscribe_action=subscribe_action(brief)
+    )
+
+
+def subscribe_action(brief: dict[str, Any]) -> str | None:
+    """Where the page's "Follow" buttons post: the brief's own subscribe route, with the token of its `html_url`."""
+    url = brief.get("html_url") or ""
+    return url.replace("/html?token=", "/subscribe?token=", 1) if "/html?token=" in url else None
+
+
+def render_followed(show: str, brief_url: str | None, already: bool) -> str:
+    """The page a "Follow" button of a brief page answers with."""
+    style = Markup(_STYLE)  # noqa: S704 - our own stylesheet
+    return _env.get_template("followed.html").render(show=show, brief_url=brief_url, already=already, style=style)
 
 
 def render_items(brief: dict[str, Any]) -> str:

@@ -84,6 +84,12 @@ class MePublic(BaseModel):
     email_confirmed_at: datetime | None = Field(
         default=None, description="When the address was confirmed; briefs are emailed only to a confirmed address."
     )
+    discover: Literal["off", "mix", "only"] = Field(
+        default="off",
+        description="Briefs from shows you don't follow: `off`, `mix` (your shows first, up to 2 discovered items "
+        "that match your interests clearly better) or `only` (the catalog alone, by your interests). Default: `mix` "
+        "once you have interests.",
+    )
     briefs_feed_url: str | None = Field(
         default=None,
         description="Your briefs as an Atom feed for a feed reader; the URL carries its own token (feed readers send no "
@@ -97,6 +103,9 @@ class MeUpdate(_In):
     brief_size: int | None = Field(default=None, ge=1, le=20, description="Insights per brief.")
     cadence: Literal["daily", "weekly"] | None = Field(default=None, description="Daily, or weekly on Mondays.")
     interests: list[str] | None = Field(default=None, max_length=50, description="Topics that rank insights up (at most 50).")
+    discover: Literal["off", "mix", "only"] | None = Field(
+        default=None, description="Briefs from shows you don't follow, by your interests: `off`, `mix` or `only`."
+    )
 
     _tz = field_validator("timezone")(check_timezone)
 
@@ -298,8 +307,30 @@ class EpisodeDetail(BaseModel):
     count: int
 
 
+class SubscribeOffer(BaseModel):
+    method: Literal["POST"] = "POST"
+    url: str = Field(description="`POST` here with `body` (and your API key) to follow the show.")
+    body: dict[str, str] = Field(examples=[{"feed_url": "https://example.com/feed.xml"}])
+    feed_url: str
+
+
+class Why(BaseModel):
+    """Why an item was picked, in a few numbers."""
+
+    interest: str | None = Field(default=None, description="The interest of yours it matches best, if any.")
+    interest_match: float = Field(description="Its similarity to your interests (0-1).")
+    followed_show: bool = Field(description="From a show you follow (false: discovered in the catalog).")
+    shows: int = Field(description="How many shows said the same idea (cross-show agreement).")
+    quality: float = Field(description="The insight's own score from extraction (0-1).")
+
+
 class BriefItem(InsightPublic):
     rank: int = Field(description="Position in the brief, from 1.")
+    discovered: bool = Field(
+        default=False, description="From a show you don't follow, found in the catalog by your interests."
+    )
+    subscribe: SubscribeOffer | None = Field(default=None, description="For a discovered item: follow its show in one call.")
+    why: Why | None = Field(default=None, description="Why it was picked (absent in briefs built before this existed).")
 
 
 class BriefPublic(BaseModel):
@@ -360,6 +391,43 @@ class FeedbackCreate(_In):
 class FeedbackPublic(BaseModel):
     insight_id: str
     vote: Literal["up", "down"]
+
+
+class CatalogFeeds(_In):
+    feed_urls: list[str] = Field(
+        min_length=1, max_length=5000, description="Feed URLs.", examples=[["https://example.com/feed.xml"]]
+    )
+
+
+class CatalogEntry(BaseModel):
+    feed_id: str
+    feed_url: str
+    added_at: datetime
+    title: str | None = Field(default=None, description="The show's title, once polled.")
+    status: Literal["pending", "ok", "error", "blocked"]
+    last_error: str | None = None
+    insights: int = Field(description="Insights extracted from the feed so far.")
+    episodes_discovered: int = Field(description="Episodes found in the feed so far.")
+    episodes_done: int = Field(description="Episodes whose insights are in.")
+
+
+class CatalogEntries(BaseModel):
+    data: list[CatalogEntry]
+    count: int
+
+
+class CatalogRejected(BaseModel):
+    url: str
+    reason: str
+
+
+class CatalogImport(BaseModel):
+    added: list[CatalogEntry]
+    rejected: list[CatalogRejected]
+
+
+class CatalogRemoved(BaseModel):
+    removed: list[str] = Field(description="Ids of the feeds taken out of the catalog.")
 
 
 class Health(BaseModel):

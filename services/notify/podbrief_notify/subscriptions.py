@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from podbrief_notify.exceptions import Conflict, EmailNotConfirmed, LimitReached, NotFound
-from podbrief_notify.tables import episodes, feeds, insights, subscriptions
+from podbrief_notify.tables import catalog, episodes, feeds, insights, subscriptions
 
 
 def subscribe(
@@ -152,8 +152,8 @@ def all_feed_urls(session: Session, user_id: str) -> list[tuple[str, str | None]
 
 
 def unsubscribe(session: Session, user_id: str, sub_id: str) -> bool:
-    """Delete one of the user's subscriptions (NotFound for anyone else's); when it was the feed's last follower,
-    emit FeedUnsubscribed so ingest stops polling it. True when an event was emitted."""
+    """Delete one of the user's subscriptions (NotFound for anyone else's); when it was the feed's last follower and
+    the feed is not in the catalog, emit FeedUnsubscribed so ingest stops polling it. True when an event was emitted."""
     feed_id = session.execute(
         select(subscriptions.c.feed_id).where(subscriptions.c.id == sub_id, subscriptions.c.user_id == user_id)
     ).scalar_one_or_none()
@@ -165,6 +165,8 @@ def unsubscribe(session: Session, user_id: str, sub_id: str) -> bool:
     session.execute(delete(subscriptions).where(subscriptions.c.id == sub_id))
     if session.execute(select(subscriptions.c.id).where(subscriptions.c.feed_id == feed_id).limit(1)).first() is not None:
         return False
+    if session.execute(select(catalog.c.feed_id).where(catalog.c.feed_id == feed_id)).first() is not None:
+        return False  # the catalog keeps it polled for everyone
     Store.emit(session, FeedUnsubscribed(event_id=stable_id("feed-unsubscribed", sub_id), feed_id=feed_id))
     return True
 

@@ -43,6 +43,8 @@ users = Table(
     Column("email_confirm_sent_at", UTCDateTime),
     # The personal Atom feed of briefs carries this token in its URL (feed readers send no headers); revocable.
     Column("feed_token", String(64)),
+    # Briefs drawing on the catalog: off | mix | only; None = the default (mix with interests, else off).
+    Column("discover", String(8)),
     UniqueConstraint("feed_token", name="uq_users_feed_token"),
 )
 
@@ -86,6 +88,24 @@ episodes = Table(
     Column("notes", JSON, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Shows the service scans for every reader besides their own subscriptions (the operator's list); their items are
+# public: any reader may be shown them, with their links.
+catalog = Table(
+    "catalog",
+    metadata,
+    Column("feed_id", String(64), primary_key=True),
+    Column("feed_url", Text, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+# Catalog files already imported at start (by content hash), so a restart does not re-add what the operator removed.
+catalog_imports = Table(
+    "catalog_imports",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("imported_at", UTCDateTime, nullable=False),
 )
 
 subscriptions = Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from podbrief_notify.api import briefs, episodes, errors, exports, insights, keys, ops, subscriptions, users, webhooks
+from podbrief_notify.api import admin, briefs, episodes, errors, exports, insights, keys, ops, subscriptions, users, webhooks
 from podbrief_notify.context import Context
 
 DESCRIPTION = (
@@ -22,7 +22,7 @@ def create_app(context: Context | None) -> FastAPI:
     app.state.context = context
     errors.install(app)
     # exports before briefs: /v1/briefs/{id}.md must be tried before /v1/briefs/{id}.
-    for module in (users, keys, subscriptions, webhooks, exports, briefs, insights, episodes, ops):
+    for module in (users, keys, subscriptions, webhooks, exports, briefs, insights, episodes, admin, ops):
         app.include_router(module.router)
     if context is not None and context.settings.metrics_public:
         app.include_router(ops.metrics_router)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from podbrief_notify import briefs, subscriptions
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, OptionalUser, PageDep, errors, json_errors
+from podbrief_notify.api.subscriptions import subscribe_user
 from podbrief_notify.context import Context
-from podbrief_notify.exceptions import Conflict, NotFound
+from podbrief_notify.exceptions import Conflict, NotFound, TooLarge
 from podbrief_notify.metrics import BRIEFS
-from podbrief_notify.render import PAGE_HEADERS, render_brief
+from podbrief_notify.render import PAGE_HEADERS, render_brief, render_followed
 from podbrief_notify.schemas import BriefDetail, BriefPublic, BriefsPublic
 
 router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
@@ -80,6 +82,70 @@ def get_brief(brief_id: BriefId, ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
     return _detail(ctx, user_id, brief_id)
 
 
+def brief_for_reader(ctx: Context, user_id: str | None, brief_id: str, token: str | None) -> Any:
+    """The brief, opened with the API key or the token of its `html_url` (410 once that expired)."""
+    with ctx.store.reading() as session:
+        if user_id is not None:
+            return briefs.get_brief(session, user_id, brief_id)
+        if token:
+            valid_for = timedelta(days=ctx.settings.brief_token_ttl_days)
+            return briefs.brief_by_token(session, brief_id, token, ctx.clock.now(), valid_for)
+    raise HTTPException(401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.post(
+    "/{brief_id}/subscribe",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A page saying you follow the show."},
+        **json_errors(401, 404, 410, 413, 422, 429),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": {"feed_url": {"type": "string"}}, "required": ["feed_url"]}
+                }
+            },
+        }
+    },
+)
+async def follow_from_brief(
+    brief_id: BriefId,
+    request: Request,
+    ctx: Ctx,
+    user_id: OptionalUser,
+    token: Annotated[
+        str | None, Query(max_length=64, description="The token from the brief's html_url (instead of an API key).")
+    ] = None,
+) -> HTMLResponse:
+    """The brief page's "Follow" button: subscribe the brief's reader to the show of one of its discovered items.
+
+    Only a show the brief offered can be followed this way (`feed_url` of an item's `subscribe`); the API's own
+    `POST /v1/subscriptions` follows any feed."""
+    body = await request.body()
+    if len(body) > 8192:
+        raise TooLarge("the form is larger than 8192 bytes")
+    feed_url = (parse_qs(body.decode("utf-8", errors="replace")).get("feed_url") or [""])[0]
+    row = await run_in_threadpool(brief_for_reader, ctx, user_id, brief_id, token)
+    payload = json.loads(row.payload)
+    offered = {
+        item["subscribe"]["feed_url"]: item["show"]["title"]
+        for item in payload.get("items", [])
+        if item.get("discovered") and item.get("subscribe")
+    }
+    if feed_url not in offered:
+        raise NotFound("this brief offers no show with that feed to follow")
+    try:
+        await run_in_threadpool(subscribe_user, ctx, row.user_id, feed_url)
+        already = False
+    except Conflict:
+        already = True
+    page = render_followed(offered[feed_url], payload.get("html_url"), already)
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
 @router.get(
     "/{brief_id}/html",
     response_class=HTMLResponse,
@@ -100,16 +166,8 @@ def brief_html(
 
     The token works for `PODBRIEF_BRIEF_TOKEN_TTL_DAYS` (30) days after the brief was built, then answers 410.
     """
+    row = brief_for_reader(ctx, user_id, brief_id, token)
     with ctx.store.reading() as session:
-        if user_id is not None:
-            row = briefs.get_brief(session, user_id, brief_id)
-        elif token:
-            valid_for = timedelta(days=ctx.settings.brief_token_ttl_days)
-            row = briefs.brief_by_token(session, brief_id, token, ctx.clock.now(), valid_for)
-        else:
-            raise HTTPException(
-                401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"}
-            )
         # Episodes of the reader's shows that failed in the week before the brief: why something may be missing.
         failures = subscriptions.failures_of_followed_shows(
             session, row.user_id, row.created_at - timedelta(days=7), row.created_at

@@ -4,12 +4,12 @@ Readwise CSV, and the reader's briefs as an Atom feed."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from podbrief_notify import briefs, library, users
+from podbrief_notify.api.briefs import brief_for_reader
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, OptionalUser, json_errors
 from podbrief_notify.api.insights import Since, as_utc
 from podbrief_notify.exports import brief_markdown, briefs_atom, readwise_csv
@@ -41,16 +41,7 @@ def brief_md(
 ) -> Response:
     """The brief as Markdown: YAML front matter (date, shows, tags), one section per insight with its timestamp link and
     related items; it drops straight into an Obsidian vault. Opens with the API key or the token of the brief's `html_url`."""
-    with ctx.store.reading() as session:
-        if user_id is not None:
-            row = briefs.get_brief(session, user_id, brief_id)
-        elif token:
-            valid_for = timedelta(days=ctx.settings.brief_token_ttl_days)
-            row = briefs.brief_by_token(session, brief_id, token, ctx.clock.now(), valid_for)
-        else:
-            raise HTTPException(
-                401, "send an API key or the token from the brief's html_url", headers={"WWW-Authenticate": "Bearer"}
-            )
+    row = brief_for_reader(ctx, user_id, brief_id, token)
     headers = {"Content-Disposition": f'inline; filename="podbrief-{brief_id}.md"'}
     return Response(brief_markdown(json.loads(row.payload)), media_type="text/markdown; charset=utf-8", headers=headers)
 

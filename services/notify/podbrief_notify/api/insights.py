@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from podbrief_notify import insights, library
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, errors
+from podbrief_notify.catalog import public_feed_ids
 from podbrief_notify.exceptions import NotFound
 from podbrief_notify.schemas import FeedbackCreate, FeedbackPublic, InsightPublic, InsightsPage
-from podbrief_notify.subscriptions import subscribed_feed_ids
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 InsightId = Annotated[str, Path(max_length=64, description="The insight's id.")]
@@ -66,8 +66,7 @@ def get_insight(insight_id: InsightId, ctx: Ctx, user_id: CurrentUser) -> Insigh
         row = insights.visible_insight(session, user_id, insight_id)
         if row is None:
             raise NotFound("insight not found")
-        followed = subscribed_feed_ids(session, user_id)
-        return InsightPublic.model_validate(insights.describe(session, [row], followed)[0])
+        return InsightPublic.model_validate(insights.describe(session, [row], public_feed_ids(session, user_id))[0])
 
 
 @router.post("/{insight_id}/feedback", response_model=FeedbackPublic, responses={**AUTH_ERRORS, **errors(404)})

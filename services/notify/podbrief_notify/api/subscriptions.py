@@ -31,7 +31,8 @@ OPML_TYPES = {
 }
 
 
-def _subscribe(ctx: Context, user_id: str, url: str) -> SubscriptionPublic:
+def subscribe_user(ctx: Context, user_id: str, url: str) -> SubscriptionPublic:
+    """Subscribe the user to `url` (normalised, SSRF-checked) and wake the outbox relay."""
     feed_url = normalise_url(url)
     check_public(feed_url, ctx.settings.allow_private_urls)
     with ctx.store.transaction() as session:
@@ -53,7 +54,7 @@ def _subscribe(ctx: Context, user_id: str, url: str) -> SubscriptionPublic:
 def create_subscription(body: SubscriptionCreate, ctx: Ctx, user_id: CurrentUser) -> SubscriptionPublic:
     """Subscribe to a feed; ingest starts polling it. Until your email address is confirmed (where the service sends
     email) at most `PODBRIEF_UNCONFIRMED_MAX_SUBSCRIPTIONS` (3) feeds: 403 beyond."""
-    return _subscribe(ctx, user_id, body.feed_url)
+    return subscribe_user(ctx, user_id, body.feed_url)
 
 
 @router.get("", response_model=SubscriptionsPublic, responses=AUTH_ERRORS)
@@ -86,7 +87,7 @@ async def import_opml(request: Request, ctx: Ctx, user_id: CurrentUser) -> OpmlI
     rejected: list[OpmlRejected] = []
     for url in urls:
         try:
-            imported.append(await run_in_threadpool(_subscribe, ctx, user_id, url))
+            imported.append(await run_in_threadpool(subscribe_user, ctx, user_id, url))
         except Conflict:
             rejected.append(OpmlRejected(url=url, reason="already subscribed"))
         except NotifyError as exc:

@@ -10,6 +10,7 @@ from sqlalchemy import Row
 
 from podbrief_notify import keys, users
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, errors
+from podbrief_notify.briefs import discover_mode
 from podbrief_notify.context import Context
 from podbrief_notify.exceptions import Conflict
 from podbrief_notify.schemas import ConfirmationSent, EmailConfirmed, MePublic, MeUpdate, UserCreate, UserCreated
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["users"])
 
 def _me(row: Row[Any], ctx: Context) -> MePublic:
     feed = f"{ctx.settings.base_url()}/v1/me/briefs.atom?token={row.feed_token}" if row.feed_token else None
-    return MePublic.model_validate({**row._asdict(), "briefs_feed_url": feed})
+    return MePublic.model_validate({**row._asdict(), "discover": discover_mode(row), "briefs_feed_url": feed})
 
 
 def _too_many(wait: float, message: str) -> HTTPException:
