@@ -1,19 +1,17 @@
-"""Standard Webhooks signatures: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`."""
+"""Standard Webhooks signatures (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), made by the `standardwebhooks`
+library that receivers verify with."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+from datetime import UTC, datetime
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
+from standardwebhooks import Webhook
+
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
     """The webhook-signature header value for one attempt."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    digest = hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    return Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body)
 
 
 def headers(secret: str, msg_id: str, timestamp: int, body: str) -> dict[str, str]:
