@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 
-
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
     """The webhook-signature header value for one attempt."""
     return Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body)
