@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from mcp.server.mcpserver import MCPServer
@@ -95,6 +96,15 @@ def _error_message(response: httpx.Response) -> str:
         return response.text[:200] or response.reason_phrase
 
 
+def without_secrets(url: str) -> str:
+    """`url` without its query and user info: private feeds and brief pages carry tokens there, and what a tool
+    returns lands in the model's context (and its provider's logs)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class Insight(BaseModel):
     """One insight and where it was said."""
 
@@ -174,7 +184,7 @@ class Subscription(BaseModel):
         return cls(
             id=sub["id"],
             feed_id=sub["feed_id"],
-            feed_url=sub["feed_url"],
+            feed_url=without_secrets(sub["feed_url"]),
             title=feed.get("title"),
             status=feed["status"],
             last_error=feed.get("last_error"),
@@ -240,7 +250,7 @@ class Tools:
             created_at=body["created_at"],
             period=body.get("period"),
             note=body.get("note"),
-            html_url=body["html_url"],
+            html_url=without_secrets(body["html_url"]),
             insights=items,
         )
         lines = [f"Brief of {brief.created_at}: {len(items)} insight(s)."]

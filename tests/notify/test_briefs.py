@@ -33,7 +33,7 @@ async def test_a_brief_is_built_delivered_signed_and_readable(notify, receiver):
     assert response.status_code == 201, response.text
     brief = response.json()
     assert brief["size"] == 3 and brief["requested_size"] == 5
-    assert brief["note"] == "Only 3 new insights from your subscriptions since your last brief (you asked for 5)."
+    assert brief["note"] == "Only 3 new insights for you since your last brief (you asked for 5)."
     assert "Not from a subscribed feed at all." not in [i["text"] for i in brief["items"]]
     assert [i["rank"] for i in brief["items"]] == [1, 2, 3]
     first = brief["items"][0]

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
+from urllib.parse import urljoin
 
 import pytest
 import sqlalchemy as sa
 from podbrief_notify import catalog
 from podbrief_runtime.store import outbox
 
+from .conftest import make_settings
 from .helpers import feed_url, insight, signup
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN_KEY = "admin-secret-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 SLEEP = ["sleep and health"]
 # Catalog shows 7 and 8 talk about sleep; show 1 (followed in the mix tests) about compilers.
 ON_SLEEP = [
@@ -35,7 +38,7 @@ ON_COMPILERS = [
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"admin_key": "admin-secret", "discover_slots": 2}
+    return {"admin_key": ADMIN_KEY, "discover_slots": 2}
 
 
 def _events(notify, topic: str) -> list[dict]:
@@ -161,15 +164,16 @@ async def test_following_from_the_brief_page_subscribes_and_removes_the_label(no
     await _sleep_shows(notify)
     auth = await _reader(notify, interests=SLEEP)
     brief = await _brief(notify, auth)
-    page = (await notify.client.get(brief["html_url"].replace("http://testserver", ""))).text
-    action = unescape(re.search(r'<form method="post" action="([^"]+)"', page).group(1))
+    page_url = brief["html_url"].replace("http://testserver", "")
+    page = (await notify.client.get(page_url)).text
+    action = urljoin(page_url, unescape(re.search(r'<form method="post" action="([^"]+)"', page).group(1)))
     offered = next(i for i in brief["items"] if i["show"]["title"] == "Show 7")["subscribe"]["feed_url"]
-    followed = await notify.client.post(action.replace("http://testserver", ""), data={"feed_url": offered})
+    followed = await notify.client.post(action, data={"feed_url": offered})
     assert followed.status_code == 200 and "You now follow Show 7" in unescape(followed.text)
     subs = (await notify.client.get("/v1/subscriptions", headers=auth)).json()["data"]
     assert [s["feed_url"] for s in subs] == [offered]
     # A feed the brief did not offer cannot be followed with its token.
-    other = await notify.client.post(action.replace("http://testserver", ""), data={"feed_url": feed_url(99)})
+    other = await notify.client.post(action, data={"feed_url": feed_url(99)})
     assert other.status_code == 404
     await notify.consume(*[insight(t + " Newer.", feed=7, episode=30 + n) for n, t in enumerate(ON_SLEEP[:2])])
     later = await _brief(notify, auth)
@@ -189,4 +193,17 @@ async def test_the_catalog_file_is_imported_once_per_content(notify, tmp_path):
     path.write_text(f"{feed_url(7)}\n{feed_url(8)}\n{feed_url(9)}\n")
     with notify.store.transaction() as session:
         added, _ = catalog.seed(session, path, notify.clock.now())
-    assert len(added) == 2  # a changed file adds what is new to the catalog (7 again, 9)
+    # A changed file adds only what no earlier file listed: 9, not 7, which the operator removed.
+    listed = (await notify.client.get("/v1/admin/catalog", headers=ADMIN)).json()["data"]
+    assert len(added) == 1 and sorted(e["feed_url"] for e in listed) == [feed_url(8), feed_url(9)]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"admin_key": ADMIN_KEY, "rate_limit_per_minute": 60, "rate_limit_burst": 5}])
+async def test_wrong_admin_keys_are_rate_limited_and_short_keys_refused(notify, tmp_path):
+    statuses = set()
+    for _ in range(10):
+        statuses.add((await notify.client.get("/v1/admin/catalog", headers={"Authorization": "Bearer guess"})).status_code)
+    assert statuses == {401, 429}
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        make_settings(tmp_path, admin_key="short")
+    assert make_settings(tmp_path, admin_key="").admin_key is None  # compose's unset variable: the admin API off

@@ -102,7 +102,8 @@ def test_markdown_front_matter_round_trips_hostile_titles() -> None:
     assert meta["date"] == date(2026, 11, 29)
     assert datetime.fromisoformat(meta["created"]) == datetime(2026, 11, 29, 7, tzinfo=UTC)
     assert meta["brief_id"] == BRIEF_ID
-    assert meta["source"] == brief()["html_url"]
+    # The page's address without its token: a synced vault must not carry a key to the brief.
+    assert meta["source"] == brief()["html_url"].split("?")[0] and "token" not in meta["source"]
     assert list(meta) == ["date", "created", "shows", "tags", "brief_id", "source"]
 
 

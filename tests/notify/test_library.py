@@ -184,3 +184,16 @@ async def test_the_brief_page_shows_speaker_and_chapter(notify):
     brief = await _brief(notify, auth)
     page = (await notify.client.get(f"/v1/briefs/{brief['id']}/html", headers=auth)).text
     assert "Ada Lovelace" in page and "chapter “Leaks”" in page
+
+
+async def test_browsing_shows_one_phrasing_per_idea(notify):
+    auth = await _reader(notify, 1, 2)
+    await notify.consume(
+        insight("Model weights stay safe when code leaks.", feed=1, cluster="idea-1"),
+        insight("When code leaks the model weights stay safe.", feed=2, cluster="idea-1", face=False),
+        insight(SLEEP, feed=2, episode=2),
+    )
+    browse = (await notify.client.get("/v1/insights", headers=auth)).json()
+    assert browse["count"] == 2 and len(browse["data"]) == 2
+    [merged] = [item for item in browse["data"] if item["cluster_id"] == "idea-1"]
+    assert len(merged["also_said_on"]) == 1

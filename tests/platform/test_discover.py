@@ -18,7 +18,7 @@ from podbrief.stack import Stack
 
 pytestmark = pytest.mark.slow
 
-ADMIN_KEY = "operator-secret"
+ADMIN_KEY = "operator-secret-0123456789"
 INTERESTS = [
     "sleep and mistakes at work",
     "electricity use of data centers",

@@ -17,12 +17,11 @@ from podbrief_runtime.store import Store
 from sqlalchemy import Row, and_, exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from podbrief_notify.catalog import catalog_feed_ids
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import Gone, NotFound
 from podbrief_notify.insights import describe, shows_per_cluster
 from podbrief_notify.keys import new_delivery_id
-from podbrief_notify.ranking import Pool, Tastes, Weights, score, taste_parts
+from podbrief_notify.ranking import Pool, Tastes, Weights, pairwise, score, taste_parts
 from podbrief_notify.ranking import select as select_picks
 from podbrief_notify.retention import PRUNED
 from podbrief_notify.schemas import BriefPublic
@@ -53,6 +52,7 @@ class Discovery:
     slots: int = 2  # most discovered items in a `mix` brief
     min_match: float = 0.3  # least similarity to one of the reader's interests
     margin: float = 0.1  # how much better than the weakest own-show item a discovered item must match to replace it
+    pool: int = 200  # catalog candidates ranked per brief (the best matches to the reader's interests)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,9 @@ class BriefOptions:
         return cls(
             base_url=settings.base_url(),
             weights=Weights(half_life_hours=settings.freshness_half_life_h),
-            discovery=Discovery(settings.discover_slots, settings.discover_min_match, settings.discover_margin),
+            discovery=Discovery(
+                slots=settings.discover_slots, min_match=settings.discover_min_match, margin=settings.discover_margin
+            ),
         )
 
 
@@ -159,21 +161,23 @@ def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, o
     if mode == "mix" and not followed:
         mode = "only"  # nothing of the reader's own to keep first: the catalog fills the brief
     own = [] if mode == "only" else _unsent(session, user.id, followed, now, options.candidate_days)
-    catalog_ids = catalog_feed_ids(session)
+    catalog_urls = _catalog_urls(session)  # one read: a removal racing this build cannot split ids from URLs
     found: list[Row[Any]] = []
     if mode != "off" and user.interests:
-        scanned = catalog_ids - set(followed) - shows_turned_down(session, user.id, followed)
+        scanned = set(catalog_urls) - set(followed) - shows_turned_down(session, user.id, followed)
         own_ideas = {r.cluster_id for r in own}
         found = [r for r in _unsent(session, user.id, scanned, now, options.candidate_days) if r.cluster_id not in own_ideas]
+    if not own and not found:
+        return []
+    # Insights embedded by different models cannot be compared; keep the common space (the reader's own shows' first).
+    dim = Counter(len(r.embedding) // 4 for r in (own or found)).most_common(1)[0][0]
+    own = [r for r in own if len(r.embedding) // 4 == dim]
+    if found:  # (found only for a reader with interests)
+        found = _most_relevant(found, embedder.embed(list(user.interests)), dim, options.discovery)
     rows = own + found
     if not rows:
         return []
-    # Insights embedded by different models cannot be compared; keep the common space.
-    dims = Counter(len(r.embedding) // 4 for r in rows)
-    dim = dims.most_common(1)[0][0]
-    keep = [len(r.embedding) // 4 == dim for r in rows]
-    is_own = np.array([i < len(own) for i, k in enumerate(keep) if k], dtype=bool)
-    rows = [r for r, k in zip(rows, keep, strict=True) if k]
+    is_own = np.array([i < len(own) for i in range(len(rows))], dtype=bool)
     shows = shows_per_cluster(session, (r.cluster_id for r in rows))
     episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
     pool = Pool(
@@ -188,31 +192,45 @@ def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, o
     relevance = taste_parts(pool, tastes)[0][0]
     discoverable = ~is_own & (relevance >= options.discovery.min_match)
     size = user.brief_size
-    picked_own = _pick(scores, is_own, pool, size, options.weights)
+    similarity = pairwise(pool)
+    picked_own = _pick(scores, is_own, pool, size, options.weights, similarity)
     if mode == "only":
-        picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights)
+        picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights, similarity)
     elif mode == "mix":
-        picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options)
+        picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options, similarity)
     else:
         picked, discovered = picked_own, []
     chosen = picked + discovered
     # Catalog shows are public: their links show for every reader.
-    items = describe(session, [rows[i] for i in chosen], set(followed) | catalog_ids)
-    why = _reasons(tastes, user, pool, relevance, [not is_own[i] for i in chosen], chosen)
-    urls = _catalog_urls(session, {rows[i].feed_id for i in discovered})
+    items = describe(session, [rows[i] for i in chosen], set(followed) | set(catalog_urls))
+    found_flags = [not is_own[i] for i in chosen]
+    why = _reasons(tastes, user, pool, relevance, found_flags, chosen, options.discovery.min_match)
     out = []
     for n, (item, i) in enumerate(zip(items, chosen, strict=True), start=1):
-        offer = _subscribe_offer(options.base_url, urls[rows[i].feed_id]) if i in discovered else None
+        offer = _subscribe_offer(options.base_url, catalog_urls[rows[i].feed_id]) if i in discovered else None
         out.append({**item, "rank": n, "discovered": i in discovered, "subscribe": offer, "why": why[n - 1]})
     return out
 
 
-def _pick(scores: np.ndarray, available: np.ndarray, pool: Pool, size: int, weights: Weights) -> list[int]:
+def _most_relevant(rows: list[Row[Any]], interests: np.ndarray, dim: int, discovery: Discovery) -> list[Row[Any]]:
+    """The catalog candidates worth ranking: in the reader's vector space, matching an interest at least `min_match`,
+    at most `pool` of them (the best matches), so a large catalog costs a brief little."""
+    rows = [r for r in rows if len(r.embedding) // 4 == dim]
+    if not rows or interests.shape[0] == 0 or interests.shape[1] != dim:
+        return []
+    best = (_vectors(rows) @ interests.T.astype(np.float32)).max(axis=1)
+    order = [int(i) for i in np.argsort(-best, kind="stable") if best[i] >= discovery.min_match]
+    return [rows[i] for i in order[: discovery.pool]]
+
+
+def _pick(
+    scores: np.ndarray, available: np.ndarray, pool: Pool, size: int, weights: Weights, similarity: np.ndarray | None
+) -> list[int]:
     """The best `size` of the `available` candidates (MMR, per-episode cap)."""
     if not available.any():
         return []
     masked = np.where(available[None, :], scores, -np.inf)
-    return select_picks(masked, pool, size, weights)[0]
+    return select_picks(masked, pool, size, weights, similarity)[0]
 
 
 def _mix(
@@ -223,12 +241,13 @@ def _mix(
     own: list[int],
     size: int,
     options: BriefOptions,
+    similarity: np.ndarray | None,
 ) -> tuple[list[int], list[int]]:
     """The reader's own picks first; at most `slots` discovered ones take empty slots, or replace the own item that
     matches the reader's interests worst when they match clearly (`margin`) better."""
     kept = list(own)
     discovered: list[int] = []
-    for i in _pick(scores, discoverable, pool, options.discovery.slots, options.weights):
+    for i in _pick(scores, discoverable, pool, options.discovery.slots, options.weights, similarity):
         if len(kept) + len(discovered) < size:
             discovered.append(i)
             continue
@@ -240,7 +259,13 @@ def _mix(
 
 
 def _reasons(
-    tastes: Tastes, user: Row[Any], pool: Pool, relevance: np.ndarray, discovered: list[bool], chosen: list[int]
+    tastes: Tastes,
+    user: Row[Any],
+    pool: Pool,
+    relevance: np.ndarray,
+    discovered: list[bool],
+    chosen: list[int],
+    min_match: float,
 ) -> list[dict[str, Any]]:
     """Why each chosen item was picked: the interest it matches best (and how well), whether its show is followed,
     how many shows said the idea, and its own quality score."""
@@ -252,7 +277,7 @@ def _reasons(
         if len(interest_rows) and len(texts) == len(interest_rows):
             sims = tastes.vectors[interest_rows] @ pool.embeddings[i]
             top = int(np.argmax(sims))
-            best = texts[top] if sims[top] > 0 else None
+            best = texts[top] if sims[top] >= min_match else None  # a faint likeness is no match
         out.append(
             {
                 "interest": best,
@@ -265,11 +290,9 @@ def _reasons(
     return out
 
 
-def _catalog_urls(session: Session, feed_ids: set[str]) -> dict[str, str]:
-    if not feed_ids:
-        return {}
-    rows = session.execute(select(catalog.c.feed_id, catalog.c.feed_url).where(catalog.c.feed_id.in_(list(feed_ids))))
-    return {r.feed_id: r.feed_url for r in rows}
+def _catalog_urls(session: Session) -> dict[str, str]:
+    """The catalog as {feed id: feed URL}."""
+    return {r.feed_id: r.feed_url for r in session.execute(select(catalog.c.feed_id, catalog.c.feed_url))}
 
 
 def _subscribe_offer(base_url: str, feed_url: str) -> dict[str, Any]:
@@ -287,7 +310,7 @@ def note_for(count: int, size: int) -> str | None:
     if count >= size:
         return None
     plural = "insight" if count == 1 else "insights"
-    return f"Only {count} new {plural} from your subscriptions since your last brief (you asked for {size})."
+    return f"Only {count} new {plural} for you since your last brief (you asked for {size})."
 
 
 def build(

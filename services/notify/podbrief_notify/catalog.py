@@ -96,13 +96,17 @@ def remove(session: Session, feed_ids: Iterable[str]) -> list[str]:
 
 def feed_ids_for(urls: Iterable[str]) -> list[str]:
     """The feed ids of URLs as the catalog stores them (normalised); URLs that cannot be read are skipped."""
-    ids = []
+    return [i for i in _ids_or_none(list(urls)) if i is not None]
+
+
+def _ids_or_none(urls: list[str]) -> list[str | None]:
+    out: list[str | None] = []
     for url in urls:
         try:
-            ids.append(feed_id_for(normalise_url(url)))
+            out.append(feed_id_for(normalise_url(url)))
         except NotifyError:
-            continue
-    return ids
+            out.append(None)  # kept, so that add() reports why it cannot be read
+    return out
 
 
 def entries(session: Session) -> list[dict[str, Any]]:
@@ -150,15 +154,20 @@ def seed(session: Session, path: Path, now: datetime) -> tuple[list[str], list[d
     """Import the catalog file at `path` unless this very file (by content) was imported before; None when it was.
 
     Run at start: the operator's file fills the catalog once, and what the operator removed later through the
-    API stays removed across restarts; a changed file adds its new feeds.
+    API stays removed across restarts; a changed file adds only the feeds no earlier file listed.
     """
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
+    urls = feed_urls(data)
+    known: set[str] = set()
+    for (listed,) in session.execute(select(catalog_imports.c.feed_ids)).all():
+        known.update(listed or [])
     try:
         with session.begin_nested():
-            session.execute(insert(catalog_imports).values(sha256=digest, imported_at=now))
+            session.execute(insert(catalog_imports).values(sha256=digest, imported_at=now, feed_ids=feed_ids_for(urls)))
     except IntegrityError:
         return None
-    added, rejected = add(session, feed_urls(data), now)
+    fresh = [u for u, i in zip(urls, _ids_or_none(urls), strict=True) if i is None or i not in known]
+    added, rejected = add(session, fresh, now)
     log.info("catalog file imported", extra={"file": str(path), "added": len(added), "rejected": len(rejected)})
     return added, rejected

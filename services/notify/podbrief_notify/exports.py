@@ -136,7 +136,8 @@ def _front_matter(payload: dict[str, Any], created: datetime) -> str:
         "shows": [_Quoted(show) for show in dict.fromkeys(item["show"]["title"] for item in items)],
         "tags": [_Quoted(tag) for tag in _obsidian_tags(kw for item in items for kw in item["keywords"])],
         "brief_id": _Quoted(payload["id"]),
-        "source": _Quoted(payload["html_url"]),
+        # The page without its token: a vault is often synced or published, and the token would open the brief.
+        "source": _Quoted(payload["html_url"].split("?", 1)[0]),
     }
     body = yaml.dump(meta, Dumper=_FrontMatterDumper, allow_unicode=True, sort_keys=False, width=2**31)
     return f"---\n{body}---\n"

@@ -91,9 +91,16 @@ def search(session: Session, user_id: str, embedder: Embedder, query: Query) -> 
         return [], 0
     followed = subscribed_feed_ids(session, user_id)
     if not query.text or not query.text.strip():
-        total = session.execute(_filtered(select(func.count()).select_from(insights), feed_ids, query.since)).scalar_one()
+        ideas = select(func.count(func.distinct(insights.c.cluster_id))).select_from(insights)
+        total = session.execute(_filtered(ideas, feed_ids, query.since)).scalar_one()
+        newest = func.row_number().over(
+            partition_by=insights.c.cluster_id, order_by=(insights.c.created_at.desc(), insights.c.insight_id)
+        )
+        firsts = _filtered(select(insights.c.insight_id, newest.label("n")), feed_ids, query.since).subquery()
         rows = session.execute(
-            _filtered(select(insights), feed_ids, query.since)
+            select(insights)
+            .join(firsts, firsts.c.insight_id == insights.c.insight_id)
+            .where(firsts.c.n == 1)
             .order_by(insights.c.created_at.desc(), insights.c.insight_id)
             .limit(query.limit)
             .offset(query.offset)

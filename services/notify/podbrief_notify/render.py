@@ -50,19 +50,20 @@ PAGE_HEADERS = {
 }
 
 
-def render_brief(brief: dict[str, Any], failures: list[dict[str, Any]] | None = None) -> str:
-    """The HTML page of a stored brief payload; `failures` (episodes of followed shows that could not be processed,
-    with show, title and reason) are listed in its footer."""
+def render_brief(brief: dict[str, Any], failures: list[dict[str, Any]] | None = None, *, page: bool = False) -> str:
+    """The HTML of a stored brief payload; `failures` (episodes of followed shows that could not be processed,
+    with show, title and reason) are listed in its footer. As the `page` served by the API it has "Follow" buttons
+    (mail readers strip forms: an email links to the show's feed instead)."""
     style = Markup(_STYLE)  # noqa: S704 - our own stylesheet
-    return _env.get_template("brief.html").render(
-        brief=brief, failures=failures or [], style=style, subscribe_action=subscribe_action(brief)
-    )
+    action = subscribe_action(brief) if page else None
+    return _env.get_template("brief.html").render(brief=brief, failures=failures or [], style=style, subscribe_action=action)
 
 
 def subscribe_action(brief: dict[str, Any]) -> str | None:
-    """Where the page's "Follow" buttons post: the brief's own subscribe route, with the token of its `html_url`."""
+    """Where the page's "Follow" buttons post, relative to the page (so it is the page's own origin, whatever host
+    name it was opened by): the brief's subscribe route with the token of its `html_url`."""
     url = brief.get("html_url") or ""
-    return url.replace("/html?token=", "/subscribe?token=", 1) if "/html?token=" in url else None
+    return "subscribe?token=" + url.split("/html?token=", 1)[1] if "/html?token=" in url else None
 
 
 def render_followed(show: str, brief_url: str | None, already: bool) -> str:

@@ -116,7 +116,11 @@ class Settings(ServiceSettings):
     @classmethod
     def _empty_key_is_no_key(cls, value: object) -> object:
         # Compose passes an unset variable as "": that means no admin key (the admin API off), never an empty key.
-        return None if value == "" else value
+        if value == "":
+            return None
+        if isinstance(value, str) and len(value) < 16:
+            raise ValueError("PODBRIEF_ADMIN_KEY must be at least 16 characters (e.g. `openssl rand -hex 24`)")
+        return value
 
     def base_url(self) -> str:
         """Where users reach the API: `public_base_url`, else this process's own address."""

@@ -106,6 +106,7 @@ catalog_imports = Table(
     metadata,
     Column("sha256", String(64), primary_key=True),
     Column("imported_at", UTCDateTime, nullable=False),
+    Column("feed_ids", JSON),  # the feeds the file listed: a later file adds only feeds none of these listed
 )
 
 subscriptions = Table(

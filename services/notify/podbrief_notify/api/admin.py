@@ -27,13 +27,20 @@ CATALOG_BODY = {
 ADMIN_ERRORS = errors(401, 403, 422, 429)
 
 
-async def admin(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    """Only the operator: 403 while no admin key is set, 401 without the right one, 429 over the rate limit."""
+async def admin(
+    ctx: Ctx, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Only the operator: 403 while no admin key is set, 401 without the right one, 429 over the rate limit (wrong
+    keys count against the client's address, so the key cannot be guessed at speed)."""
     key = ctx.settings.admin_key
     if key is None:
         raise HTTPException(403, "the admin API is off: set PODBRIEF_ADMIN_KEY to turn it on")
     sent = credentials.credentials if credentials is not None and credentials.scheme.lower() == "bearer" else ""
     if not hmac.compare_digest(sent.encode(), key.get_secret_value().encode()):
+        client = request.client.host if request.client else ""
+        wait = ctx.limiter.check(f"admin-refused:{client}")
+        if wait is not None:
+            raise HTTPException(429, "too many wrong admin keys", headers={"Retry-After": str(max(1, round(wait + 0.5)))})
         raise HTTPException(401, "missing or wrong admin key", headers={"WWW-Authenticate": "Bearer"})
     wait = ctx.limiter.check("admin")
     if wait is not None:
@@ -81,7 +88,8 @@ async def add_to_catalog(request: Request, ctx: Ctx) -> CatalogImport:
     def run() -> CatalogImport:
         with ctx.store.transaction() as session:
             added, rejected = catalog.add(session, urls, ctx.clock.now())
-            listed = [e for e in catalog.entries(session) if e["feed_id"] in set(added)]
+            fresh = set(added)
+            listed = [e for e in catalog.entries(session) if e["feed_id"] in fresh]
         ctx.emitted()
         return CatalogImport.model_validate({"added": listed, "rejected": rejected})
 

@@ -22,13 +22,17 @@ from podbrief_notify.schemas import BriefDetail, BriefPublic, BriefsPublic
 
 router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
 BriefId = Annotated[str, Path(max_length=64, description="The brief's id.")]
+FORM_CAP = 8192  # bytes of the "Follow" form
 
 
 def _build(ctx: Context, user_id: str) -> tuple[dict[str, Any], list[str]]:
     with ctx.store.transaction() as session:
         payload = briefs.build(session, user_id, ctx.embedder, ctx.clock.now(), ctx.options)
         if payload is None:
-            raise Conflict("nothing to send: no new insights from your subscriptions since your last brief")
+            raise Conflict(
+                "nothing to send: no new insights for you (from your subscriptions or, by your interests, the catalog) "
+                "since your last brief"
+            )
         return payload, briefs.pending_delivery_ids(session, payload["id"])
 
 
@@ -124,11 +128,17 @@ async def follow_from_brief(
 
     Only a show the brief offered can be followed this way (`feed_url` of an item's `subscribe`); the API's own
     `POST /v1/subscriptions` follows any feed."""
-    body = await request.body()
-    if len(body) > 8192:
-        raise TooLarge("the form is larger than 8192 bytes")
-    feed_url = (parse_qs(body.decode("utf-8", errors="replace")).get("feed_url") or [""])[0]
+    # Who may follow is settled before the body is read, and the body is read only up to a small cap.
     row = await run_in_threadpool(brief_for_reader, ctx, user_id, brief_id, token)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > FORM_CAP:
+        raise TooLarge(f"the form is larger than {FORM_CAP} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > FORM_CAP:
+            raise TooLarge(f"the form is larger than {FORM_CAP} bytes")
+    feed_url = (parse_qs(bytes(body).decode("utf-8", errors="replace")).get("feed_url") or [""])[0]
     payload = json.loads(row.payload)
     offered = {
         item["subscribe"]["feed_url"]: item["show"]["title"]
@@ -172,4 +182,4 @@ def brief_html(
         failures = subscriptions.failures_of_followed_shows(
             session, row.user_id, row.created_at - timedelta(days=7), row.created_at
         )
-    return HTMLResponse(render_brief(json.loads(row.payload), failures), headers=PAGE_HEADERS)
+    return HTMLResponse(render_brief(json.loads(row.payload), failures, page=True), headers=PAGE_HEADERS)

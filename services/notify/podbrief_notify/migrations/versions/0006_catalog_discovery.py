@@ -27,6 +27,7 @@ def upgrade() -> None:
         "catalog_imports",
         sa.Column("sha256", sa.String(64), primary_key=True),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("feed_ids", sa.JSON(), nullable=True),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("discover", sa.String(8), nullable=True))
