@@ -137,7 +137,7 @@ async def test_readiness_fails_while_a_handler_runs_on_past_its_deadline(tmp_pat
                 continue
 
     settings = ServiceSettings(_env_file=None, stuck_margin_seconds=0.2)  # type: ignore[call-arg]
-    runtime = Runtime("test", settings, Store(f"sqlite:///{tmp_path}/s.db"))
+    runtime = Runtime("test", settings, Store(f"sqlite:///{tmp_path}/s.db", create=True))
     runtime.consumer = loop = _loop(consumer, ignores_cancellation, route_deadline=0.1)
     task = asyncio.create_task(loop.run())
     try:

@@ -51,7 +51,7 @@ class SlowProducer:
 
 
 def test_a_rolled_back_transaction_leaves_no_event_behind(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(f"sqlite:///{tmp_path}/s.db", create=True)
     with pytest.raises(RuntimeError), store.transaction() as session:
         Store.emit(session, _event(1))
         raise RuntimeError("state change failed")
@@ -62,7 +62,7 @@ def test_a_rolled_back_transaction_leaves_no_event_behind(tmp_path):
 
 
 def test_an_event_id_is_claimed_once(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(f"sqlite:///{tmp_path}/s.db", create=True)
     with store.transaction() as session:
         assert Store.claim(session, "e1", "t") is True
     with store.transaction() as session:
@@ -75,7 +75,7 @@ def test_an_event_id_is_claimed_once(tmp_path):
 
 @pytest.mark.slow
 async def test_relay_publishes_in_order_and_replays_to_a_broker_that_lost_its_history(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(f"sqlite:///{tmp_path}/s.db", create=True)
     with store.transaction() as session:
         for n in range(3):
             Store.emit(session, _event(n))
@@ -112,7 +112,7 @@ async def test_relay_publishes_in_order_and_replays_to_a_broker_that_lost_its_hi
 
 
 def test_a_claim_is_undone_when_the_handler_fails_after_it(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(f"sqlite:///{tmp_path}/s.db", create=True)
     with pytest.raises(RuntimeError), store.transaction() as session:
         assert Store.claim(session, "e1", "t") is True
         raise RuntimeError("handler failed after claiming")
@@ -122,7 +122,7 @@ def test_a_claim_is_undone_when_the_handler_fails_after_it(tmp_path):
 
 async def test_relays_of_two_replicas_publish_every_row_once_and_each_key_in_order(store_url):
     events = [_event(n, feed=f"feed-{n % 4}") for n in range(500)]  # more than one relay's batch of 200
-    writer = Store(store_url)
+    writer = Store(store_url, create=True)
     with writer.transaction() as session:
         for event in events:
             Store.emit(session, event)
@@ -146,7 +146,7 @@ async def test_relays_of_two_replicas_publish_every_row_once_and_each_key_in_ord
 
 
 async def test_prune_forgets_published_rows_and_handled_ids_past_their_retention(store_url):
-    store = Store(store_url)
+    store = Store(store_url, create=True)
     now = datetime.now(UTC)
     with store.transaction() as session:
         for n in range(3):

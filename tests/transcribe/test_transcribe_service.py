@@ -11,7 +11,7 @@ from podbrief_runtime.store import Store, outbox
 from podbrief_transcribe import service as service_module
 from podbrief_transcribe.exceptions import BadAudioError
 from podbrief_transcribe.service import TranscribeService, transcript_ready
-from podbrief_transcribe.tables import metadata
+from podbrief_transcribe.storage import open_store
 from podbrief_transcribe.transcript import Chapter, Segment, Transcript
 from sqlalchemy import select
 from transcribe_helpers import episode_event
@@ -46,7 +46,7 @@ TRANSCRIPT = Transcript(
 
 @pytest.fixture
 def store(tmp_path):
-    return Store(f"sqlite:///{tmp_path / 'transcribe.sqlite3'}", metadata)
+    return open_store(f"sqlite:///{tmp_path / 'transcribe.sqlite3'}")
 
 
 def _outbox(store: Store) -> list[TranscriptReady]:

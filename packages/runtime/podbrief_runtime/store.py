@@ -90,16 +90,19 @@ def make_engine(url: str, immediate: bool = False) -> Engine:
 
 
 class Store:
-    """Engine, sessions, outbox and inbox of one service."""
+    """Engine, sessions, outbox and inbox of one service.
 
-    def __init__(self, url: str, *metadatas: MetaData, create: bool = True) -> None:
+    A service's store is made and evolved by its Alembic migrations (`podbrief_runtime.migrate`), run before it is
+    opened. `create=True` makes only the outbox and inbox, with `create_all`: for the runtime's own tests.
+    """
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
         self.engine = make_engine(url)
         # On SQLite, writes go through an engine whose transactions lock up front (see make_engine).
         self.writer = make_engine(url, immediate=True) if url.startswith("sqlite") else self.engine
         self.sessions = sessionmaker(self.writer, expire_on_commit=False)
         if create:
-            for md in (runtime_metadata, *metadatas):
-                md.create_all(self.writer)
+            runtime_metadata.create_all(self.writer)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

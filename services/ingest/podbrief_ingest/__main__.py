@@ -1,4 +1,4 @@
-"""Entry point: consume feeds.subscribed and poll the registry's feeds until SIGTERM."""
+"""Entry point: migrate the store, then consume feeds.subscribed and poll the registry's feeds until SIGTERM."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from podbrief_ingest import migrate
 from podbrief_ingest.discovery import newest_first, split_first_poll, unseen
 from podbrief_ingest.messages import episode_discovered, feed_status_changed
 from podbrief_ingest.model import FeedState, PollResult
@@ -87,8 +88,9 @@ episodes = Table(
 
 
 def open_store(url: str) -> Store:
-    """The service's store (tables created if missing)."""
-    return Store(url, metadata)
+    """The service's store, migrated to the latest schema first (see `migrate.py`)."""
+    migrate.upgrade(url)
+    return Store(url)
 
 
 @dataclass(frozen=True)

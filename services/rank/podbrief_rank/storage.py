@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from podbrief_runtime.store import Store
 
-from podbrief_rank.tables import metadata
+from podbrief_rank import migrate
 
 
 def open_store(url: str) -> Store:
-    """Rank's store: the runtime's outbox and inbox plus rank's own tables."""
-    return Store(url, metadata)
+    """Rank's store (its tables plus the runtime's outbox and inbox), migrated to the latest schema first."""
+    migrate.upgrade(url)
+    return Store(url)

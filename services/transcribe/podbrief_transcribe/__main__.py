@@ -13,7 +13,7 @@ from podbrief_transcribe.asr import AsrEngine, load_engine
 from podbrief_transcribe.episode import Transcriber
 from podbrief_transcribe.service import TranscribeService
 from podbrief_transcribe.settings import Settings
-from podbrief_transcribe.tables import metadata
+from podbrief_transcribe.storage import open_store
 
 
 async def serve(settings: Settings, store: Store, engine: AsrEngine) -> None:
@@ -31,10 +31,10 @@ async def serve(settings: Settings, store: Store, engine: AsrEngine) -> None:
 
 
 def main() -> None:
-    """Read settings, load the model once, serve."""
+    """Read settings, migrate and open the store, load the model once, serve."""
     settings = Settings()
     setup_logging("transcribe", settings.log_format, settings.log_level)
-    store = Store(settings.store_url("transcribe"), metadata)
+    store = open_store(settings.store_url("transcribe"))
     engine = load_engine(settings)
     asyncio.run(serve(settings, store, engine))
 
