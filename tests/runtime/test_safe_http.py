@@ -186,14 +186,6 @@ async def test_the_deadline_defaults_to_twice_the_timeout_and_covers_a_streamed_
             await asyncio.wait_for(read_all(), GUARD)
 
 
-async def test_a_download_cut_at_the_deadline_leaves_no_file(server, tmp_path):
-    dest = tmp_path / "audio.mp3"
-    async with SafeClient(allow_private=True, timeout=5, deadline=1) as client:
-        with pytest.raises(FetchError, match="deadline"):
-            await asyncio.wait_for(client.download(server + "/drip-body", dest, max_bytes=1_000_000), GUARD)
-    assert not dest.exists()
-
-
 async def test_a_longer_deadline_for_one_request_overrides_the_clients(server):
     client = SafeClient(allow_private=True, timeout=5, deadline=0.1)
     async with client, client.stream("GET", server + "/drip-four", deadline=GUARD) as (raw, _):

@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -325,27 +324,3 @@ class SafeClient:
                 raise FetchError(f"connection broke while reading {redact_url(response.url)}: {exc}") from exc
             response.body = bytes(body)
             return response
-
-    async def download(self, url: str, dest: Path, max_bytes: int) -> Response:
-        """Stream `url` to `dest`, refusing bodies over `max_bytes` while reading."""
-        try:
-            async with self.stream("GET", url) as (raw, response):
-                if raw.status_code != 200:
-                    raise FetchError(f"HTTP {raw.status_code} fetching {redact_url(response.url)}")
-                size = 0
-                try:
-                    with dest.open("wb") as out:
-                        async for chunk in raw.aiter_raw():
-                            size += len(chunk)
-                            if size > max_bytes:
-                                raise TooLargeError(f"file larger than {max_bytes} bytes")
-                            out.write(chunk)
-                except httpx.TimeoutException as exc:
-                    raise FetchError(f"timed out after {self.timeout:.0f}s reading {redact_url(response.url)}") from exc
-                except httpx.TransportError as exc:
-                    raise FetchError(f"connection broke while reading {redact_url(response.url)}: {exc}") from exc
-                return response
-        except FetchError:
-            # A partial file is no file, whichever limit cut it (size, a read timeout or the deadline).
-            dest.unlink(missing_ok=True)
-            raise

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 
+from podbrief_runtime.speech import FILLER_PATTERN
+
 _I = re.IGNORECASE
 # The commas around a filler were put there for the filler: "have, uh, fewer" -> "have fewer".
-_FILLERS = re.compile(r"(?:,\s*)?(?<![\w'-])(?:um+|uh+|erm+|uhm+|hmm+|mm+|mm-?hmm+|uh-?huh)(?![\w'-])(?:\s*,)?", _I)
+_FILLERS = re.compile(rf"(?:,\s*)?(?<![\w'-]){FILLER_PATTERN}(?![\w'-])(?:\s*,)?", _I)
 # Stage directions in publisher transcripts: "[laughs]", "\\[laughter\\]", "(crosstalk)".
 _STAGE = re.compile(r"\\?\[[^\]]{0,40}\\?\]|\((?:laughs?|laughter|crosstalk|inaudible|music)\)", _I)
 # "like" as filler: set off by commas or opening a clause ("Um, like, at one point"), never "I'm like" or "like this".

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pysbd
+from podbrief_runtime.speech import is_filler
 
 # pysbd's cost grows faster than linearly with input length (1.2 s for an hour in one
 # piece, milliseconds per page), so the text is split into chunks of about this size,
@@ -36,7 +37,6 @@ _PUNCTUATION = re.compile(r"[,;:.!?](?=\s|$)")
 _PIECE_MIN, _PIECE_MAX = 8, 40
 _CUT_COST = 1.0
 _STRIP = '.,;:!?"()[]'
-_FILLERS = frozenset({"um", "umm", "uh", "uhh", "erm"})
 _OPENERS = frozenset({"okay", "ok", "alright", "anyway", "anyways"})
 _REPLIES = frozenset({"right", "yeah", "yes", "exactly"})
 _CONJUNCTIONS = frozenset({"and", "but", "so"})
@@ -237,7 +237,7 @@ def _word_strength(w: Sequence[str], i: int) -> float:
         return 3.0  # "... but here is the thing | <the point>"
     if w[i : i + 3] == ["the", "thing", "is"] or (cur in _CONJUNCTIONS and w[i + 1 : i + 4] == ["the", "thing", "is"]):
         return 2.5
-    if cur in _FILLERS or (cur == "so" and nxt == "yeah") or (cur in _CONJUNCTIONS and w[i + 1 : i + 3] == ["you", "know"]):
+    if is_filler(cur) or (cur == "so" and nxt == "yeah") or (cur in _CONJUNCTIONS and w[i + 1 : i + 3] == ["you", "know"]):
         return 2.0
     if cur in _OPENERS and prev not in _COPULAS:
         return 2.0

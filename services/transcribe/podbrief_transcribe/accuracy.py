@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 
+from podbrief_runtime.speech import is_filler
+
 # fmt: off
 _ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
          "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 # fmt: on
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _SCALES = ((1_000_000_000, "billion"), (1_000_000, "million"), (1_000, "thousand"), (100, "hundred"))
-_FILLERS = {"um", "uh", "umm", "uhm", "hmm", "er", "erm", "ah", "mm"}
 
 
 def spell_number(number: int) -> str:
@@ -48,7 +49,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"\d+(?:\.\d+)?", _spell_match, text)
     text = text.replace("'", "").replace("’", "")
     words = re.sub(r"[^a-z]+", " ", text).split()
-    return " ".join(word for word in words if word not in _FILLERS)
+    return " ".join(word for word in words if not is_filler(word))
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
