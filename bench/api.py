@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -101,8 +102,9 @@ def serve(kind: str, port: int, db_url: str, payload_file: str) -> None:
         body = Path(payload_file).read_bytes()
         app = FastAPI()
 
+        # The same shape of server as the real one: an async endpoint, and startup objects frozen below.
         @app.get("/brief")
-        def brief() -> Response:
+        async def brief() -> Response:
             return Response(body, media_type="application/json")
 
     else:
@@ -114,10 +116,9 @@ def serve(kind: str, port: int, db_url: str, payload_file: str) -> None:
 
         settings = Settings(_env_file=None, rate_limit_per_minute=0)  # type: ignore[call-arg]
         app = create_app(build_context(settings, open_store(db_url), HashEmbedder()))
-    if kind != "bare":
-        from podbrief_notify.__main__ import freeze_startup_objects
-
-        freeze_startup_objects()
+    # Both servers get what the real API process does at start: everything loaded so far is exempt from GC passes.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
 
 
