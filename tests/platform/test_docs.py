@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from podbrief.docs import SERVICES, generate
 
@@ -19,14 +22,51 @@ def test_generated_docs_are_committed_and_current():
     assert not stale, f"run `python -m podbrief.docs`: {stale}"
 
 
-def test_each_asyncapi_document_names_the_topics_the_service_consumes_and_produces():
-    for doc in SERVICES:
-        spec = json.loads((ROOT / "docs" / "asyncapi" / f"{doc.name}.json").read_text())
-        addresses = {channel["address"] for channel in spec["channels"].values()}
-        assert addresses == {m.topic for m in (*doc.consumes, *doc.produces)}, doc.name
-        schemas = json.dumps(spec["components"])
-        for model in (*doc.consumes, *doc.produces):
-            assert model.__name__ in schemas
+def _spec(name: str) -> dict[str, Any]:
+    return json.loads((ROOT / "docs" / "asyncapi" / f"{name}.json").read_text())
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [ref for key, value in node.items() for ref in ([value] if key == "$ref" else _refs(value))]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _resolve(spec: dict[str, Any], ref: str) -> Any:
+    """What a local `$ref` points at, following a reference to a reference."""
+    assert ref.startswith("#/"), ref
+    node: Any = spec
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return _resolve(spec, node["$ref"]) if isinstance(node, dict) and set(node) == {"$ref"} else node
+
+
+@pytest.mark.parametrize("doc", SERVICES, ids=lambda doc: doc.name)
+def test_every_reference_in_an_asyncapi_document_resolves(doc):
+    spec = _spec(doc.name)
+    assert spec["asyncapi"] == "3.0.0"
+    for ref in _refs(spec):
+        _resolve(spec, ref)
+
+
+@pytest.mark.parametrize("doc", SERVICES, ids=lambda doc: doc.name)
+def test_an_asyncapi_document_receives_what_the_service_consumes_and_sends_what_it_publishes(doc):
+    spec = _spec(doc.name)
+    done: dict[str, set[tuple[str, str]]] = {"receive": set(), "send": set()}
+    for operation in spec["operations"].values():
+        channel_ref = operation["channel"]["$ref"]
+        channel = _resolve(spec, channel_ref)
+        for message in operation["messages"]:
+            # AsyncAPI 3: an operation's messages are messages of its channel.
+            assert message["$ref"].startswith(f"{channel_ref}/messages/"), message
+            payload = _resolve(spec, _resolve(spec, message["$ref"])["payload"]["$ref"])
+            assert payload["type"] == "object" and payload["properties"], payload["title"]
+            done[operation["action"]].add((channel["address"], payload["title"]))
+    assert done["receive"] == {(m.topic, m.__name__) for m in doc.consumes}
+    assert done["send"] == {(m.topic, m.__name__) for m in doc.publishes}
+    assert {channel["address"] for channel in spec["channels"].values()} == {m.topic for m in (*doc.consumes, *doc.publishes)}
 
 
 def test_the_committed_openapi_document_matches_the_app():

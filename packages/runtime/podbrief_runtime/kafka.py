@@ -1,7 +1,8 @@
 """Kafka plumbing on aiokafka: topic creation, the producer, and the at-least-once consumer loop.
 
-Why not FastStream's subscriber: with its commit of all positions, a message in flight
-during a rebalance was skipped on the local broker (see DESIGN.md, measured hazards).
+Why its own loop and not FastStream's subscriber: one group member here has several partitions in flight, with
+per-route deadlines, retries with backoff, dead letters and a grace on revoke; FastStream's acknowledgement commits
+every assigned position, which is safe only one message at a time (DESIGN.md, 2026-11-29).
 This loop commits exactly the offset after each finished message, per partition. When it gives
 partitions up (a rebalance, or stop), the message in hand may finish and commit within a bounded
 wait; what is still running then is abandoned, never committed, and so redelivered.
@@ -15,7 +16,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,16 @@ class Route:
         if self.deadline is None:
             return default
         return float(self.deadline(event) if callable(self.deadline) else self.deadline)
+
+
+def route_map(consumes: Mapping[str, type[Event]], *routes: Route) -> dict[str, Route]:
+    """`routes` by topic; refused unless they are exactly what the service declares it consumes (its docs say so)."""
+    by_topic = {route.model.topic: route for route in routes}
+    if len(by_topic) != len(routes) or {topic: route.model for topic, route in by_topic.items()} != dict(consumes):
+        routed = sorted(f"{route.model.topic} ({route.model.__name__})" for route in routes)
+        declared = sorted(f"{topic} ({model.__name__})" for topic, model in consumes.items())
+        raise ValueError(f"the routes {routed} are not what the service declares it consumes: {declared}")
+    return by_topic
 
 
 @dataclass

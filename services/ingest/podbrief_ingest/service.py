@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 from podbrief_contracts import FeedSubscribed, FeedUnsubscribed
-from podbrief_runtime.kafka import Route
+from podbrief_runtime.kafka import Route, route_map
 from podbrief_runtime.store import Store
 
 from podbrief_ingest import registry
 from podbrief_ingest.poller import Clock, utcnow
+from podbrief_ingest.topics import CONSUMES
 
 
 class Handlers:
@@ -44,8 +45,9 @@ class Handlers:
                 registry.unfollowed(session, event.feed_id, event.occurred_at)
 
     def routes(self) -> dict[str, Route]:
-        """The topics ingest consumes and their handlers."""
-        return {
-            FeedSubscribed.topic: Route(FeedSubscribed, self.on_feed_subscribed),
-            FeedUnsubscribed.topic: Route(FeedUnsubscribed, self.on_feed_unsubscribed),
-        }
+        """The topics ingest consumes (`topics.CONSUMES`) and their handlers."""
+        return route_map(
+            CONSUMES,
+            Route(FeedSubscribed, self.on_feed_subscribed),
+            Route(FeedUnsubscribed, self.on_feed_unsubscribed),
+        )

@@ -6,12 +6,13 @@ import asyncio
 
 from podbrief_contracts import EpisodeDiscovered, EpisodeStatusChanged, FeedStatusChanged, InsightCreated
 from podbrief_runtime.errors import PermanentError
-from podbrief_runtime.kafka import Route
+from podbrief_runtime.kafka import Route, route_map
 from podbrief_runtime.store import Store
 
 from podbrief_notify.clock import Clock
 from podbrief_notify.insights import store_episode_discovered, store_episode_status, store_feed_status, store_insight
 from podbrief_notify.metrics import INSIGHTS
+from podbrief_notify.topics import CONSUMES
 
 
 class Handlers:
@@ -69,10 +70,11 @@ class Handlers:
                 store_episode_discovered(session, event)
 
     def routes(self) -> dict[str, Route]:
-        """The topics notify consumes and their handlers."""
-        return {
-            InsightCreated.topic: Route(InsightCreated, self.on_insight_created),
-            FeedStatusChanged.topic: Route(FeedStatusChanged, self.on_feed_status),
-            EpisodeStatusChanged.topic: Route(EpisodeStatusChanged, self.on_episode_status),
-            EpisodeDiscovered.topic: Route(EpisodeDiscovered, self.on_episode_discovered),
-        }
+        """The topics notify consumes (`topics.CONSUMES`) and their handlers."""
+        return route_map(
+            CONSUMES,
+            Route(InsightCreated, self.on_insight_created),
+            Route(FeedStatusChanged, self.on_feed_status),
+            Route(EpisodeStatusChanged, self.on_episode_status),
+            Route(EpisodeDiscovered, self.on_episode_discovered),
+        )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from podbrief_contracts import TranscriptReady
-from podbrief_runtime.kafka import Route
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
@@ -35,9 +33,8 @@ async def serve(settings: Settings, store: Store, ranker: Ranker, embedding_mode
     """Run the worker (the Kafka clients need a running event loop, so they are made here)."""
     runtime = Runtime("rank", settings, store)
     service = RankService(store, ranker, embedding_model, runtime.emitted, collection=settings.qdrant_collection)
-    routes = {TranscriptReady.topic: Route(TranscriptReady, service.on_transcript_ready)}
     # An hour of transcript takes seconds, but a long one on a busy machine must not trip the poll interval.
-    await runtime.serve(routes, concurrency=settings.concurrency, max_poll_interval_ms=600_000)
+    await runtime.serve(service.routes(), concurrency=settings.concurrency, max_poll_interval_ms=600_000)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from podbrief_contracts import EpisodeStatusChanged, InsightCreated, RelatedInsight, TranscriptReady, stable_id
+from podbrief_runtime.kafka import Route, route_map
 from podbrief_runtime.store import Store, inbox
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from podbrief_rank.pipeline import EpisodeInfo, RankedInsight, Ranker, insight_i
 from podbrief_rank.segmentation import TimedText
 from podbrief_rank.speakers import speaker_name
 from podbrief_rank.structure import Chapter
+from podbrief_rank.topics import CONSUMES
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ class RankService:
         # in this process (asyncio) and across rank processes sharing the vector collection (DedupLock).
         self._placing = asyncio.Lock()
         self._across = DedupLock(store.engine, collection)
+
+    def routes(self) -> dict[str, Route]:
+        """The topics rank consumes (`topics.CONSUMES`) and their handlers."""
+        return route_map(CONSUMES, Route(TranscriptReady, self.on_transcript_ready))
 
     async def on_transcript_ready(self, event: TranscriptReady) -> None:
         """Extract, dedup and emit the episode's insights; a redelivered event has no effect."""

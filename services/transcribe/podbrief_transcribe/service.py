@@ -19,7 +19,7 @@ from podbrief_contracts import (
 from podbrief_contracts import Segment as WireSegment
 from podbrief_runtime.errors import PermanentError
 from podbrief_runtime.kafka import MAX_EVENT_BYTES as KAFKA_MAX_EVENT_BYTES
-from podbrief_runtime.kafka import Route
+from podbrief_runtime.kafka import Route, route_map
 from podbrief_runtime.redact import redact_text
 from podbrief_runtime.safe_http import FetchError
 from podbrief_runtime.store import Store
@@ -28,6 +28,7 @@ from sqlalchemy import insert, select
 
 from podbrief_transcribe.episode import EpisodeSource, Transcriber, TranscriptLink
 from podbrief_transcribe.tables import transcripts
+from podbrief_transcribe.topics import CONSUMES
 from podbrief_transcribe.transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,15 @@ class TranscribeService:
 
     def routes(self, download_deadline: float) -> dict[str, Route]:
         """What the service consumes; a handler still running at `handler_deadline` is cancelled and retried."""
-        return {
-            EpisodeDiscovered.topic: Route(
+        return route_map(
+            CONSUMES,
+            Route(
                 EpisodeDiscovered,
                 self.on_episode_discovered,
                 deadline=lambda event: handler_deadline(event, download_deadline),
                 on_dead_letter=self.on_given_up,
-            )
-        }
+            ),
+        )
 
     async def on_given_up(self, event: EpisodeDiscovered, exc: BaseException) -> None:
         """The loop dead-lettered the episode after its last attempt: what the listener saw as retrying has failed."""
