@@ -1,4 +1,5 @@
-"""The embedded stack: a local broker and the four services, each its own OS process."""
+"""The embedded stack: a local broker and the four services, each its own OS process (notify as two: its worker and
+its REST API)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from podbrief_runtime.broker import LocalBroker, free_port, wait_for_port
+from podbrief_runtime.broker import LocalBroker, free_port
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("ingest", "transcribe", "rank", "notify")
+SERVICES = ("ingest", "transcribe", "rank", "notify", "notify-api")
+# The module each process runs, where it is not `podbrief_<name>`.
+MODULES = {"notify-api": "podbrief_notify.api"}
+API = "notify-api"
 
 
 class ServiceDied(RuntimeError):
@@ -39,13 +43,14 @@ class Stack:
     broker: LocalBroker | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     health_ports: dict[str, int] = field(default_factory=dict)
+    embed_port: int | None = None  # the notify worker's embedding endpoint, which the API asks; fixed across restarts
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
     def start(self) -> Stack:
-        """Start everything and wait until the API answers."""
+        """Start everything and wait until every process is ready."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = self.log_dir or self.data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -54,18 +59,20 @@ class Stack:
             self.bootstrap = self.broker.bootstrap
         for name in self.services:
             self.start_service(name)
-        if "notify" in self.services:
-            wait_for_port("127.0.0.1", self.api_port, timeout=120)
         self.wait_ready()
         return self
 
+    def ready_url(self, name: str) -> str:
+        """Where process `name` answers /readyz: the API on its own port, a worker on its health port."""
+        if name.split("#")[0] == API:
+            return f"{self.api_url}/readyz"
+        return f"http://127.0.0.1:{self.health_ports[name]}/readyz"
+
     def wait_ready(self, timeout: float = 180.0) -> None:
-        """Block until every worker answers /readyz (connected and holding partitions)."""
+        """Block until every process answers /readyz (a worker: connected and holding partitions; the API: serving)."""
         deadline = time.monotonic() + timeout
         for name in self.processes:
-            if name == "notify":
-                continue
-            url = f"http://127.0.0.1:{self.health_ports[name]}/readyz"
+            url = self.ready_url(name)
             while True:
                 self.check()
                 try:
@@ -79,8 +86,10 @@ class Stack:
                 time.sleep(0.5)
 
     def service_env(self, name: str) -> dict[str, str]:
-        """The environment of service `name`: ours, the stack's settings, a health port."""
+        """The environment of service `name`: ours, the stack's settings, a health port (notify: the embedding
+        endpoint's port for the worker, its URL for the API)."""
         port = self.health_ports.setdefault(name, free_port())
+        self.embed_port = self.embed_port or free_port()
         env = {
             **os.environ,
             "PODBRIEF_DATA_DIR": str(self.data_dir),
@@ -89,11 +98,12 @@ class Stack:
             "PODBRIEF_HEALTH_PORT": str(port),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
-            **self.env,
         }
-        if name == "notify":
-            env.pop("PODBRIEF_HEALTH_PORT")  # notify answers health on its API port
-        return env
+        if name == "notify":  # a replica (notify#2) serves no endpoint: the API asks one worker
+            env["PODBRIEF_EMBED_PORT"] = str(self.embed_port)
+        elif name.split("#")[0] == API:
+            env["PODBRIEF_EMBED_URL"] = f"http://127.0.0.1:{self.embed_port}"
+        return {**env, **self.env}
 
     def start_service(self, name: str) -> subprocess.Popen[bytes]:
         """Start (or restart) one service process, appending to its log file.
@@ -102,8 +112,9 @@ class Stack:
         """
         assert self.log_dir is not None
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        service = name.split("#")[0]
         process = subprocess.Popen(
-            [sys.executable, "-m", f"podbrief_{name.split('#')[0]}"],
+            [sys.executable, "-m", MODULES.get(service, f"podbrief_{service}")],
             env=self.service_env(name),
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from podbrief_contracts import EpisodeRef, InsightCreated, Person, RelatedInsight, feed_id_for, stable_id
 from podbrief_notify.embedder import HashEmbedder
+from podbrief_notify.tables import users
+from podbrief_runtime.store import Store
 
 EMBEDDER = HashEmbedder()
 ROOT_DIR = Path(__file__).resolve().parents[2]
@@ -99,6 +102,15 @@ def insight(
             for rid, rtext, sim in (related or [])
         ],
     )
+
+
+def stored_interests(store: Store, email: str) -> tuple[bytes | None, str | None, list[str]]:
+    """The user's stored interest vectors, the model that made them, and the interests."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(users.c.interest_vectors, users.c.interest_model, users.c.interests).where(users.c.email == email)
+        ).one()
+    return row.interest_vectors, row.interest_model, row.interests
 
 
 async def signup(client: httpx.AsyncClient, email: str, **extra: Any) -> dict[str, str]:

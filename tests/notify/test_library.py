@@ -69,7 +69,7 @@ async def test_search_finds_by_words_and_meaning_in_followed_shows_only(notify):
     assert leak["episode"]["people"] == [{"name": "Ada Lovelace", "role": "guest"}, {"name": "Bob Host", "role": "host"}]
     assert leak["quote"].endswith(LEAK)
     nothing = (await notify.client.get("/v1/insights", headers=auth, params={"q": "volcanoes"})).json()
-    assert nothing == {"data": [], "count": 0}
+    assert nothing == {"data": [], "count": 0, "semantic": True}
 
 
 async def test_browse_is_newest_first_and_filters_by_show_and_date(notify):

@@ -60,5 +60,5 @@ def test_generated_requests_get_no_server_errors_and_documented_responses(api_sc
             check()
         except Exception as exc:  # collect every operation's failure, not just the first
             failures.append(f"{operation.label}: {exc}")
-    assert len(labels) == 40
+    assert len(labels) == 41
     assert not failures, "\n\n".join(failures)

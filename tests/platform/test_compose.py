@@ -13,7 +13,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-SERVICES = ("ingest", "transcribe", "rank", "notify")
+# Each podbrief container and the module it runs (notify runs as two: its worker and its REST API).
+SERVICES = {
+    "ingest": "podbrief_ingest",
+    "transcribe": "podbrief_transcribe",
+    "rank": "podbrief_rank",
+    "notify": "podbrief_notify",
+    "notify-api": "podbrief_notify.api",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +63,22 @@ def test_state_lives_in_named_volumes(compose):
     for name in ("kafka", "postgres", "qdrant", "ingest", "transcribe", "rank", "notify"):
         sources = [m["source"] if isinstance(m, dict) else m.split(":")[0] for m in compose["services"][name]["volumes"]]
         assert any(source in named for source in sources), f"{name} keeps its state in no named volume: {sources}"
+    # The API keeps no state of its own (everything is in notify's PostgreSQL database): nothing to lose with it.
+    assert not compose["services"]["notify-api"].get("volumes")
+
+
+def test_every_podbrief_container_is_checked_here(compose):
+    built = {name for name, service in compose["services"].items() if "build" in service and not service.get("profiles")}
+    assert built == set(SERVICES)
+
+
+def test_the_api_reaches_the_workers_embedding_endpoint_and_only_the_api_is_published(compose):
+    worker, api = compose["services"]["notify"], compose["services"]["notify-api"]
+    port = worker["environment"]["PODBRIEF_EMBED_PORT"]
+    assert worker["environment"]["PODBRIEF_EMBED_HOST"] == "0.0.0.0"
+    assert api["environment"]["PODBRIEF_EMBED_URL"] == f"http://notify:{port}"
+    assert not worker.get("ports") and api["ports"]
+    assert "kafka" not in api["depends_on"], "the API must not wait for the broker: it consumes nothing"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -63,8 +86,12 @@ def test_service_command_and_dockerfile_exist_in_the_code(compose, service):
     spec = compose["services"][service]
     dockerfile = ROOT / spec["build"]["dockerfile"]
     assert dockerfile.is_file()
-    assert spec["command"] == ["python", "-m", f"podbrief_{service}"]
-    assert (ROOT / "services" / service / f"podbrief_{service}" / "__main__.py").is_file()
+    module = SERVICES[service]
+    assert spec["command"] == ["python", "-m", module]
+    package = module.split(".")[0]
+    folder = ROOT / "services" / package.removeprefix("podbrief_")
+    assert dockerfile.parent == folder
+    assert (folder / module.replace(".", "/") / "__main__.py").is_file()
     text = dockerfile.read_text()
     assert re.search(r"^USER\s+(?!root)\S+", text, re.M), f"{service} image runs as root"
     assert "whsec_" not in text and "PASSWORD=" not in text, f"{service} image carries a secret"
@@ -72,7 +99,7 @@ def test_service_command_and_dockerfile_exist_in_the_code(compose, service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_setting_in_compose_is_a_field_of_the_service_settings(compose, service):
-    settings_cls = importlib.import_module(f"podbrief_{service}.settings").Settings
+    settings_cls = importlib.import_module(f"{SERVICES[service].split('.')[0]}.settings").Settings
     fields = {f"PODBRIEF_{name.upper()}" for name in settings_cls.model_fields}
     env = compose["services"][service]["environment"]
     unknown = {key for key in env if key.startswith("PODBRIEF_")} - fields

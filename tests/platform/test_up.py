@@ -58,7 +58,7 @@ def test_up_serves_the_api_and_ctrl_c_stops_everything_it_started(tmp_path):
             time.sleep(1)
         assert "swagger" in docs.text.lower()
         started = _children(up.pid)
-        assert len(started) >= 5, f"expected the broker and four services, got {started}"
+        assert len(started) >= 6, f"expected the broker, the four services and notify's API, got {started}"
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=60) == 0
         time.sleep(1)

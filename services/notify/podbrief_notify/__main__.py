@@ -1,26 +1,27 @@
-"""Entry point: migrate the store, then run the REST API, the event consumer, the scheduler and the delivery loop."""
+"""The notify worker: migrate the store, then run the event consumer, the scheduler, the delivery retries, retention,
+the interest refresher and the embedding endpoint the API process embeds with. The REST API is its own process
+(`python -m podbrief_notify.api`); this one holds the model.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
 import uvloop
-from podbrief_runtime.embedding import model_name
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.store import Store
 from podbrief_runtime.worker import Runtime
 
 from podbrief_notify import catalog, retention
-from podbrief_notify.api.app import create_app
 from podbrief_notify.context import build_context
 from podbrief_notify.delivery import HttpSender
+from podbrief_notify.embed_service import create_embed_app
 from podbrief_notify.embedder import SentenceEmbedder
+from podbrief_notify.interest_vectors import Refresher
 from podbrief_notify.migrate import upgrade
 from podbrief_notify.scheduler import Scheduler
 from podbrief_notify.service import Handlers
@@ -28,16 +29,6 @@ from podbrief_notify.settings import Settings
 from podbrief_notify.storage import open_store
 
 log = logging.getLogger("podbrief_notify")
-
-
-def freeze_startup_objects() -> None:
-    """Exempt everything loaded at start (libraries, models, app) from garbage collection passes.
-
-    Without it, a full collection walks hundreds of thousands of long-lived objects and stalls
-    every request in flight for tens of milliseconds (the API benchmark's p99 showed it).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def seed_catalog(store: Store, path: Path) -> None:
@@ -50,7 +41,7 @@ def seed_catalog(store: Store, path: Path) -> None:
 
 
 async def main(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT; both the API and the consumer stop cleanly."""
+    """Run until SIGTERM/SIGINT; the consumer, the loops and the embedding endpoint stop cleanly."""
     url = settings.store_url("notify")
     await asyncio.to_thread(upgrade, url)
     store = open_store(url)
@@ -58,6 +49,8 @@ async def main(settings: Settings) -> None:
         await asyncio.to_thread(seed_catalog, store, settings.catalog_file)
     runtime = Runtime("notify", settings, store)
     embedder = SentenceEmbedder(settings.embed_model)
+    # Loaded before consuming, so that a ready worker embeds queries and interests without a first-use wait.
+    await asyncio.to_thread(embedder.embed, ["warm up"])
     context = build_context(settings, store, embedder, emitted=runtime.emitted)
     loop = asyncio.get_running_loop()
     mailer = context.mailer
@@ -70,40 +63,50 @@ async def main(settings: Settings) -> None:
         # The scheduler builds in a worker thread; the email is started on the event loop.
         on_brief=(lambda user_id, brief: loop.call_soon_threadsafe(mailer.submit, user_id, brief)) if mailer else lambda *_: None,
     )
-    config = uvicorn.Config(
-        create_app(context), host=settings.api_host, port=settings.api_port, lifespan="off", log_config=None, access_log=False
+    endpoint = (
+        uvicorn.Server(
+            uvicorn.Config(
+                create_embed_app(embedder),
+                host=settings.embed_host,
+                port=settings.embed_port,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+            )
+        )
+        if settings.embed_port
+        else None
     )
-    server = uvicorn.Server(config)
-    freeze_startup_objects()
+    loops: list[asyncio.Task[None]] = []
 
-    async def api_and_loops() -> None:
-        # uvicorn takes SIGTERM while it serves, drains requests, then re-raises the signal for the runtime.
-        loops = [
-            asyncio.create_task(scheduler.run(settings.scheduler_interval_s)),
-            asyncio.create_task(context.deliverer.run(settings.delivery_interval_s)),
-            asyncio.create_task(
-                retention.run(store, context.clock, settings.deliveries_retention_days, settings.briefs_retention_days)
-            ),
-        ]
-        try:
-            await server.serve()
-            if not server.started:
-                raise RuntimeError(f"the API could not start on {settings.api_host}:{settings.api_port}")
-        finally:
-            server.should_exit = True
-            for task in loops:
-                task.cancel()
-            for task in loops:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    async def background() -> None:
+        loops.extend(
+            asyncio.create_task(work)
+            for work in (
+                scheduler.run(settings.scheduler_interval_s),
+                context.deliverer.run(settings.delivery_interval_s),
+                retention.run(store, context.clock, settings.deliveries_retention_days, settings.briefs_retention_days),
+                Refresher(store, embedder).run(),
+            )
+        )
+        if endpoint is None:
+            await asyncio.Event().wait()  # until the runtime stops and cancels this
+            return
+        # uvicorn takes SIGTERM while it serves, stops, then raises the signal again for the runtime.
+        await endpoint.serve()
+        if not endpoint.started:
+            raise RuntimeError(f"the embedding endpoint could not start on {settings.embed_host}:{settings.embed_port}")
 
     try:
         await runtime.serve(
-            Handlers(store, context.clock, model_name(settings.embed_model)).routes(),
-            extra=api_and_loops,
-            concurrency=settings.consumer_concurrency,
+            Handlers(store, context.clock, embedder.name).routes(), extra=background, concurrency=settings.consumer_concurrency
         )
     finally:
+        if endpoint is not None:
+            endpoint.should_exit = True
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
         if mailer is not None:
             await mailer.drain(settings.smtp_timeout_s)
         if isinstance(context.deliverer.sender, HttpSender):
@@ -115,8 +118,7 @@ def run() -> None:
     """Console entry: read settings, set up logging, serve."""
     settings = Settings()
     setup_logging("notify", settings.log_format, settings.log_level)
-    log.info("starting", extra={"api": f"http://{settings.api_host}:{settings.api_port}"})
-    # uvloop, as uvicorn itself picks when it owns the loop: the API and the consumer share this one.
+    log.info("starting", extra={"embed_port": settings.embed_port})
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main(settings))
 

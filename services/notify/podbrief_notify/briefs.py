@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import uuid
 from collections import Counter
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import Gone, NotFound
 from podbrief_notify.insights import describe, shows_per_cluster
+from podbrief_notify.interest_vectors import for_ranking
 from podbrief_notify.keys import new_delivery_id
 from podbrief_notify.ranking import Pool, Tastes, Weights, pairwise, score, taste_parts
 from podbrief_notify.ranking import select as select_picks
@@ -39,8 +39,6 @@ from podbrief_notify.tables import (
     users,
 )
 from podbrief_notify.webhooks import active_webhooks
-
-log = logging.getLogger(__name__)
 
 EVENT_BRIEF_READY = "brief.ready"
 
@@ -128,12 +126,9 @@ def _vectors(rows: list[Row[Any]]) -> np.ndarray:
     return np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
 
 
-def tastes_for(session: Session, user: Row[Any], embedder: Embedder, dim: int) -> Tastes:
-    """The user's interests and votes as a one-user `Tastes`; vectors of another size (another model) are left out."""
-    interests = embedder.embed(list(user.interests)) if user.interests else np.zeros((0, dim), np.float32)
-    if interests.shape[1] != dim:
-        log.warning("interest embeddings do not match insight embeddings; interests ignored", extra={"user_id": user.id})
-        interests = np.zeros((0, dim), np.float32)
+def tastes_for(session: Session, user: Row[Any], interests: np.ndarray, dim: int) -> Tastes:
+    """The user's interests (rows of `for_ranking`) and votes as a one-user `Tastes`; voted insights of another size
+    (another model) are left out."""
     votes = session.execute(
         select(feedback.c.vote, insights.c.embedding)
         .join(insights, insights.c.insight_id == feedback.c.insight_id)
@@ -148,8 +143,13 @@ def tastes_for(session: Session, user: Row[Any], embedder: Embedder, dim: int) -
     return Tastes(vectors, [np.arange(k)], [np.arange(k, k + up)], [np.arange(k + up, len(vectors))])
 
 
-def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, options: BriefOptions) -> list[dict[str, Any]]:
+def draft(
+    session: Session, user: Row[Any], embedder: Embedder | None, now: datetime, options: BriefOptions
+) -> list[dict[str, Any]]:
     """The items the user's next brief would hold, best first (empty when there is nothing new).
+
+    Interests rank by their stored vectors; `embedder` (None in the API process) embeds them only where those are
+    missing or of another size than the insights'.
 
     With discovery (`discover_mode`), catalog shows the reader does not follow contribute items that match one of
     their interests: `only` fills the brief from them; `mix` keeps the reader's own shows first and gives at most
@@ -172,8 +172,9 @@ def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, o
     # Insights embedded by different models cannot be compared; keep the common space (the reader's own shows' first).
     dim = Counter(len(r.embedding) // 4 for r in (own or found)).most_common(1)[0][0]
     own = [r for r in own if len(r.embedding) // 4 == dim]
+    interests = for_ranking(user, embedder, dim)
     if found:  # (found only for a reader with interests)
-        found = _most_relevant(found, embedder.embed(list(user.interests)), dim, options.discovery)
+        found = _most_relevant(found, interests, dim, options.discovery)
     rows = own + found
     if not rows:
         return []
@@ -187,7 +188,7 @@ def draft(session: Session, user: Row[Any], embedder: Embedder, now: datetime, o
         shows=np.array([shows.get(r.cluster_id, 1) for r in rows]),
         episodes=np.array([episode_codes[r.episode_id] for r in rows]),
     )
-    tastes = tastes_for(session, user, embedder, dim)
+    tastes = tastes_for(session, user, interests, dim)
     scores = score(pool, tastes, options.weights)
     relevance = taste_parts(pool, tastes)[0][0]
     discoverable = ~is_own & (relevance >= options.discovery.min_match)
@@ -314,7 +315,7 @@ def note_for(count: int, size: int) -> str | None:
 
 
 def build(
-    session: Session, user_id: str, embedder: Embedder, now: datetime, options: BriefOptions, period: str | None = None
+    session: Session, user_id: str, embedder: Embedder | None, now: datetime, options: BriefOptions, period: str | None = None
 ) -> dict[str, Any] | None:
     """Build the user's brief, store it with a pending delivery per active webhook; None when nothing is new.
 

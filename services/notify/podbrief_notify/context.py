@@ -1,4 +1,4 @@
-"""Everything the API, the consumer and the background loops share, built once per process."""
+"""Everything the API's routes and the worker's loops use, built once per process."""
 
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ class Context:
 
     settings: Settings
     store: Store
-    embedder: Embedder
+    # The model in this process (the worker; the tests' stand-in); None in the API process, which loads none.
+    embedder: Embedder | None
     clock: Clock
     deliverer: Deliverer
     limiter: RateLimiter
@@ -119,6 +120,12 @@ class Context:
     latest: RecentCache = field(default_factory=lambda: RecentCache(0.0))
     mailer: Mailer | None = None  # set when an SMTP server is configured
     signups: SignupThrottle = field(default_factory=lambda: SignupThrottle(0, 0))
+    worker_embedder: Embedder | None = None  # the worker's model over HTTP (the API process, PODBRIEF_EMBED_URL)
+
+    @property
+    def text_embedder(self) -> Embedder | None:
+        """What embeds a search query or new interests during a request: this process's model, else the worker's."""
+        return self.embedder if self.embedder is not None else self.worker_embedder
 
     @property
     def confirms_email(self) -> bool:
@@ -129,10 +136,11 @@ class Context:
 def build_context(
     settings: Settings,
     store: Store,
-    embedder: Embedder,
+    embedder: Embedder | None,
     clock: Clock | None = None,
     sender: Sender | None = None,
     emitted: Callable[[], None] = lambda: None,
+    worker_embedder: Embedder | None = None,
 ) -> Context:
     """Wire the parts from settings; tests pass their own clock, sender or embedder."""
     clock = clock or SystemClock()
@@ -160,4 +168,5 @@ def build_context(
         latest=RecentCache(settings.latest_brief_cache_s),
         mailer=Mailer(settings, store) if settings.smtp_host else None,
         signups=SignupThrottle(settings.signup_per_address_per_hour, settings.signup_per_hour),
+        worker_embedder=worker_embedder,
     )

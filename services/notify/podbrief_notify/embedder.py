@@ -1,4 +1,7 @@
-"""Embedding users' interests with the same sentence-transformers model rank uses for insights."""
+"""Embedding interests and search queries with the same sentence-transformers model rank uses for insights.
+
+Only the notify worker loads the model; the API process reaches it through `embed_service.RemoteEmbedder`.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,19 @@ from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
+from podbrief_runtime import embedding
+
+
+class EmbedderUnavailable(Exception):
+    """The model cannot be reached now (the worker's embedding endpoint is down or too slow)."""
 
 
 class Embedder(Protocol):
-    """Texts in, unit-length float32 rows out."""
+    """Texts in, unit-length float32 rows out; `embed` raises EmbedderUnavailable when the model is out of reach."""
 
     @property
-    def dim(self) -> int:
-        """Length of one vector."""
+    def name(self) -> str:
+        """The model's name, stored with the vectors it made."""
         ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -31,6 +39,10 @@ class SentenceEmbedder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+
+    @property
+    def name(self) -> str:
+        return embedding.model_name(self.model_name)
 
     def _load(self):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -68,8 +80,13 @@ class SentenceEmbedder:
 class HashEmbedder:
     """A deterministic stand-in for unit tests: bag of hashed words, so texts sharing words are similar."""
 
-    def __init__(self, dim: int = 384) -> None:
+    def __init__(self, dim: int = 384, name: str = "hash") -> None:
         self._dim = dim
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
 
     @property
     def dim(self) -> int:

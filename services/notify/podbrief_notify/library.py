@@ -2,7 +2,8 @@
 
 Search blends meaning and words: the query is embedded with the model that embeds interests and compared with
 the stored insight vectors (cosine), and its words are matched against the insight's text, keywords, show,
-episode, speaker and chapter. Either kind of match is enough to be found; the blend orders the results.
+episode, speaker and chapter. Either kind of match is enough to be found; the blend orders the results. When the
+model cannot be reached (the API process asks the notify worker for it), words alone find and order them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from podbrief_notify.catalog import public_feed_ids
-from podbrief_notify.embedder import Embedder
+from podbrief_notify.embedder import Embedder, EmbedderUnavailable
 from podbrief_notify.exceptions import NotFound
 from podbrief_notify.insights import describe
 from podbrief_notify.subscriptions import subscribed_feed_ids
@@ -50,6 +51,11 @@ class Query:
     limit: int = 10
     offset: int = 0
 
+    @property
+    def searching(self) -> bool:
+        """Whether the reader asked for something (else they browse)."""
+        return bool(self.text and self.text.strip())
+
 
 def terms(text: str) -> list[str]:
     """The query's words worth matching: lowercased, without stop words (all of them when only stop words remain)."""
@@ -80,17 +86,27 @@ def _filtered(statement: Select[Any], feed_ids: list[str], since: datetime | Non
     return statement if since is None else statement.where(insights.c.created_at >= since)
 
 
-def search(session: Session, user_id: str, embedder: Embedder, query: Query) -> tuple[list[dict[str, Any]], int]:
+def embed_query(embedder: Embedder | None, query: Query) -> np.ndarray | None:
+    """The query's vector, to match by meaning; None when browsing, or when no model is reachable (words only)."""
+    if not query.searching or embedder is None:
+        return None
+    try:
+        return embedder.embed([query.text or ""])[0].astype(np.float32)
+    except EmbedderUnavailable:
+        return None  # RemoteEmbedder has said why, once per outage
+
+
+def search(session: Session, user_id: str, query: Query, vector: np.ndarray | None) -> tuple[list[dict[str, Any]], int]:
     """Matching insights from the reader's shows, best first (newest first without words), and how many matched.
 
-    One phrasing per idea: where the same idea was said on several followed shows, the best match stands for it
-    and the others appear in its `also_said_on`.
+    `vector` is the query's (`embed_query`); without it only words match. One phrasing per idea: where the same
+    idea was said on several followed shows, the best match stands for it and the others appear in its `also_said_on`.
     """
     feed_ids = _scope(session, user_id, query)
     if not feed_ids:
         return [], 0
     followed = subscribed_feed_ids(session, user_id)
-    if not query.text or not query.text.strip():
+    if not query.searching:
         ideas = select(func.count(func.distinct(insights.c.cluster_id))).select_from(insights)
         total = session.execute(_filtered(ideas, feed_ids, query.since)).scalar_one()
         newest = func.row_number().over(
@@ -106,7 +122,7 @@ def search(session: Session, user_id: str, embedder: Embedder, query: Query) -> 
             .offset(query.offset)
         ).all()
         return [{**item, "match": None} for item in describe(session, rows, followed)], int(total)
-    ranked = _ranked(session, feed_ids, query, embedder)
+    ranked = _ranked(session, feed_ids, query, vector)
     page = ranked[query.offset : query.offset + query.limit]
     if not page:
         return [], len(ranked)
@@ -116,7 +132,7 @@ def search(session: Session, user_id: str, embedder: Embedder, query: Query) -> 
     return [{**item, "match": round(score, 4)} for item, (_, score) in zip(described, page, strict=True)], len(ranked)
 
 
-def _ranked(session: Session, feed_ids: list[str], query: Query, embedder: Embedder) -> list[tuple[str, float]]:
+def _ranked(session: Session, feed_ids: list[str], query: Query, vector: np.ndarray | None) -> list[tuple[str, float]]:
     """(insight id, blended score) of every match, best first, one per idea."""
     columns = select(
         insights.c.insight_id,
@@ -137,7 +153,7 @@ def _ranked(session: Session, feed_ids: list[str], query: Query, embedder: Embed
     text = query.text or ""
     words = terms(text)
     lexical = np.array([keyword_match(words, _haystack(r)) for r in rows], dtype=np.float32)
-    semantic = _semantic(rows, embedder, text)
+    semantic = _semantic(rows, vector)
     found = (lexical > 0) | (semantic >= SEMANTIC_FLOOR)
     blended = SEMANTIC_WEIGHT * np.clip(semantic, 0.0, 1.0) + KEYWORD_WEIGHT * lexical
     best: dict[str, tuple[str, float]] = {}
@@ -153,10 +169,12 @@ def _haystack(row: Row[Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _semantic(rows: Sequence[Row[Any]], embedder: Embedder, text: str) -> np.ndarray:
-    """Cosine of the query with each row's vector; 0 for vectors of another size (another model's space)."""
-    vector = embedder.embed([text])[0].astype(np.float32)
+def _semantic(rows: Sequence[Row[Any]], vector: np.ndarray | None) -> np.ndarray:
+    """Cosine of the query with each row's vector; 0 for vectors of another size (another model's space), and
+    everywhere without a query vector."""
     out = np.zeros(len(rows), dtype=np.float32)
+    if vector is None:
+        return out
     same = [i for i, r in enumerate(rows) if len(r.embedding) == vector.nbytes]
     if same:
         matrix = np.stack([np.frombuffer(rows[i].embedding, dtype=np.float32) for i in same])

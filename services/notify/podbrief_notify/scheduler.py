@@ -61,7 +61,7 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        embedder: Embedder,
+        embedder: Embedder | None,
         clock: Clock,
         options: BriefOptions,
         on_built: Callable[[], None] = lambda: None,

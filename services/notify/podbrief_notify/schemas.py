@@ -288,6 +288,11 @@ class InsightHit(InsightPublic):
 class InsightsPage(BaseModel):
     data: list[InsightHit]
     count: int = Field(description="Total matches (all pages).")
+    semantic: bool | None = Field(
+        default=None,
+        description="Whether `q` was matched by meaning as well as by words: false while the embedding model (the "
+        "notify worker) cannot be reached, when words alone find and order the results; null when browsing.",
+    )
 
 
 class EpisodeDetail(BaseModel):

@@ -16,13 +16,32 @@ def _default_model() -> str:
 class Settings(ServiceSettings):
     """Read once at start; every field can be set as PODBRIEF_<FIELD>."""
 
-    api_host: str = Field(default="127.0.0.1", description="Address the REST API listens on.")
-    api_port: int = Field(default=8000, description="Port of the REST API.")
+    api_host: str = Field(default="127.0.0.1", description="Address the REST API (`python -m podbrief_notify.api`) listens on.")
+    api_port: int = Field(default=8000, description="Port of the REST API (the worker makes its links with it too).")
     public_base_url: str | None = Field(
         default=None, description="Base URL of the API as users reach it, for links to brief pages (unset = http://host:port)."
     )
     embed_model: str = Field(
-        default_factory=_default_model, description="sentence-transformers model (path or name) that embeds interests."
+        default_factory=_default_model,
+        description="sentence-transformers model (path or name) that embeds interests and search queries; only the "
+        "worker (`python -m podbrief_notify`) loads it.",
+    )
+    embed_host: str = Field(default="127.0.0.1", description="Address the worker's embedding endpoint listens on.")
+    embed_port: int | None = Field(
+        default=None,
+        description="Port of the worker's embedding endpoint (POST /embed), which the API process embeds search "
+        "queries and new interests with (unset = none).",
+    )
+    embed_url: str | None = Field(
+        default=None,
+        description="Where the API process reaches the worker's embedding endpoint, e.g. http://notify:8001 (unset, "
+        "or while it does not answer: search matches words only, and new interests are embedded by the worker "
+        "within seconds).",
+    )
+    embed_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="Most time the API waits for the worker's embedding endpoint before searching by words only.",
     )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests one API key may make per minute (0 = unlimited).")
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests one API key may make at once before being limited.")

@@ -45,6 +45,10 @@ users = Table(
     Column("feed_token", String(64)),
     # Briefs drawing on the catalog: off | mix | only; None = the default (mix with interests, else off).
     Column("discover", String(8)),
+    # The interests embedded (float32 rows, one per interest) and the model that made them; both None until the
+    # worker embeds them (see interest_vectors.py).
+    Column("interest_vectors", LargeBinary),
+    Column("interest_model", String(200)),
     UniqueConstraint("feed_token", name="uq_users_feed_token"),
 )
 

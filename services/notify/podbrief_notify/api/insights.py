@@ -47,14 +47,17 @@ async def search_insights(
     """Search the insights of the shows you follow (by meaning and by words), or browse them newest first.
 
     Items are shaped like brief items; where one idea was said on several of your shows, the best match stands
-    for it and lists the others in `also_said_on`.
+    for it and lists the others in `also_said_on`. While the embedding model is out of reach, `q` matches by words
+    only and the page says `"semantic": false`.
     """
     query = library.Query(text=q, feed_id=feed_id, since=as_utc(since), limit=limit, offset=offset)
 
     def run() -> InsightsPage:
+        vector = library.embed_query(ctx.text_embedder, query)  # before the store: it may wait on the worker
         with ctx.store.reading() as session:
-            data, count = library.search(session, user_id, ctx.embedder, query)
-        return InsightsPage.model_validate({"data": data, "count": count})
+            data, count = library.search(session, user_id, query, vector)
+        semantic = vector is not None if query.searching else None
+        return InsightsPage.model_validate({"data": data, "count": count, "semantic": semantic})
 
     return await run_in_threadpool(run)
 

@@ -1,20 +1,35 @@
-"""/healthz, and /metrics when it is public."""
+"""/healthz, /readyz, and /metrics when it is public."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from podbrief_notify.api.deps import Ctx
+from podbrief_notify.context import Context
 from podbrief_notify.schemas import ErrorBody, Health
 
 router = APIRouter(tags=["operations"])
+_UNHEALTHY: dict[int | str, dict[str, Any]] = {503: {"model": ErrorBody, "description": "The store is unreachable."}}
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody, "description": "The store is unreachable."}})
+@router.get("/healthz", response_model=Health, responses=_UNHEALTHY)
 def healthz(ctx: Ctx) -> Health | Response:
     """Alive and able to reach the store."""
+    return _store_answers(ctx)
+
+
+@router.get("/readyz", response_model=Health, responses=_UNHEALTHY)
+def readyz(ctx: Ctx) -> Health | Response:
+    """Ready for requests: the store answers (the API needs nothing else; search matches words only while the
+    worker's embedding endpoint is away)."""
+    return _store_answers(ctx)
+
+
+def _store_answers(ctx: Context) -> Health | Response:
     try:
         with ctx.store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Row
 
-from podbrief_notify import keys, users
+from podbrief_notify import interest_vectors, keys, users
 from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, errors
 from podbrief_notify.briefs import discover_mode
 from podbrief_notify.context import Context
@@ -102,6 +102,9 @@ def get_me(ctx: Ctx, user_id: CurrentUser) -> MePublic:
 def update_me(body: MeUpdate, ctx: Ctx, user_id: CurrentUser) -> MePublic:
     """Change timezone, brief hour, brief size, cadence or interests (only the fields sent)."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    if "interests" in changes:
+        # Stored with their vectors, embedded before the transaction (the model may be the worker's, over HTTP).
+        changes.update(interest_vectors.embedded(ctx.text_embedder, changes["interests"]))
     with ctx.store.transaction() as session:
         return _me(users.update_user(session, user_id, changes), ctx)
 
