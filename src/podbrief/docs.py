@@ -65,10 +65,12 @@ SERVICES = (
     ),
     ServiceDoc(
         "notify",
-        "The REST API (users, subscriptions, interests, webhooks, briefs) and the daily brief: ranking, "
-        "scheduling, signed webhook delivery.",
-        "Stateless API processes behind a load balancer over PostgreSQL; briefs are once per user and period by a "
-        "unique key, so several schedulers are safe.",
+        "Two processes over one store: notify-api (`python -m podbrief_notify.api`: the REST API for users, "
+        "subscriptions, interests, webhooks, briefs, search and exports; no model, no broker connection) and the "
+        "notify worker (`python -m podbrief_notify`: the consumer, the daily brief scheduler, signed webhook "
+        "retries, the mailer, retention and the embedding model).",
+        "notify-api: stateless processes behind a load balancer over PostgreSQL. The worker: several are safe "
+        "(briefs are once per user and period by a unique key; partitions are shared in one consumer group).",
     ),
 )
 
