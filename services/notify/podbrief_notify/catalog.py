@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from podbrief_notify import opml
 from podbrief_notify.exceptions import NotifyError
+from podbrief_notify.subscriptions import ensure_feed_row
 from podbrief_notify.tables import catalog, catalog_imports, episodes, feeds, insights, subscriptions
 from podbrief_notify.urls import normalise_url
 
@@ -40,15 +41,6 @@ def public_feed_ids(session: Session, user_id: str) -> set[str]:
     """Feeds whose insights (and their links) the reader may see: the ones they follow and the catalog's."""
     followed = session.execute(select(subscriptions.c.feed_id).where(subscriptions.c.user_id == user_id)).scalars()
     return set(followed) | catalog_feed_ids(session)
-
-
-def _ensure_feed_row(session: Session, feed_id: str, feed_url: str) -> None:
-    if session.execute(select(feeds.c.feed_id).where(feeds.c.feed_id == feed_id)).first() is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(feeds).values(feed_id=feed_id, feed_url=feed_url, episodes_seen=0))
-        except IntegrityError:
-            pass  # its status arrived (or a reader subscribed) a moment ago
 
 
 def add(session: Session, urls: Iterable[str], now: datetime) -> tuple[list[str], list[dict[str, str]]]:
@@ -73,7 +65,7 @@ def add(session: Session, urls: Iterable[str], now: datetime) -> tuple[list[str]
         except IntegrityError:
             rejected.append({"url": url, "reason": "already in the catalog"})
             continue
-        _ensure_feed_row(session, feed_id, feed_url)
+        ensure_feed_row(session, feed_id, feed_url)
         # Each addition is a new fact (a feed can leave the catalog and come back): a fresh event id.
         Store.emit(session, FeedSubscribed(event_id=str(uuid.uuid4()), feed_id=feed_id, feed_url=feed_url))
         added.append(feed_id)

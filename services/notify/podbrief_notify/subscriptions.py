@@ -43,17 +43,22 @@ def subscribe(
             )
     except IntegrityError as exc:
         raise Conflict(f"already subscribed to {feed_url}") from exc
-    if session.execute(select(feeds.c.feed_id).where(feeds.c.feed_id == feed_id)).first() is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(feeds).values(feed_id=feed_id, feed_url=feed_url, episodes_seen=0))
-        except IntegrityError:
-            pass  # its status arrived (or another user subscribed) a moment ago
+    ensure_feed_row(session, feed_id, feed_url)
     Store.emit(
         session,
         FeedSubscribed(event_id=stable_id("feed-subscribed", sub_id), feed_id=feed_id, feed_url=feed_url, subscription_id=sub_id),
     )
     return sub_id
+
+
+def ensure_feed_row(session: Session, feed_id: str, feed_url: str) -> None:
+    """The feed's status row, pending until its first poll (a subscription or the catalog adds it)."""
+    if session.execute(select(feeds.c.feed_id).where(feeds.c.feed_id == feed_id)).first() is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(feeds).values(feed_id=feed_id, feed_url=feed_url, episodes_seen=0))
+        except IntegrityError:
+            pass  # its status arrived (or a reader subscribed, or the catalog added it) a moment ago
 
 
 def _query() -> Select[Any]:

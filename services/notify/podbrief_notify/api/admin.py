@@ -12,9 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from podbrief_notify import catalog
-from podbrief_notify.api.deps import Ctx, errors
+from podbrief_notify.api.deps import Ctx, errors, read_capped
 from podbrief_notify.context import Context
-from podbrief_notify.exceptions import InvalidInput, NotFound, TooLarge
+from podbrief_notify.exceptions import InvalidInput, NotFound
 from podbrief_notify.schemas import CatalogEntries, CatalogFeeds, CatalogImport, CatalogRemoved
 
 _bearer = HTTPBearer(auto_error=False, description="The operator's key (PODBRIEF_ADMIN_KEY).")
@@ -52,18 +52,13 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(adm
 
 async def _feed_urls(request: Request, ctx: Context) -> list[str]:
     """The feed URLs of the request body: JSON `{"feed_urls": [...]}`, an OPML document, or one URL per line."""
-    cap = ctx.settings.opml_max_bytes
-    data = bytearray()
-    async for chunk in request.stream():
-        data.extend(chunk)
-        if len(data) > cap:
-            raise TooLarge(f"the body is larger than {cap} bytes")
+    data = await read_capped(request, ctx.settings.opml_max_bytes, "the body")
     if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
         try:
-            return CatalogFeeds.model_validate(json.loads(bytes(data) or b"null")).feed_urls
+            return CatalogFeeds.model_validate(json.loads(data or b"null")).feed_urls
         except (ValueError, ValidationError) as exc:
             raise InvalidInput('send {"feed_urls": ["https://..."]} (or an OPML document)') from exc
-    return catalog.feed_urls(bytes(data))
+    return catalog.feed_urls(data)
 
 
 @router.get("/catalog", response_model=CatalogEntries, responses=ADMIN_ERRORS)

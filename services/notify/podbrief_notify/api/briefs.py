@@ -12,10 +12,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from podbrief_notify import briefs, subscriptions
-from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, OptionalUser, PageDep, errors, json_errors
+from podbrief_notify.api.deps import (
+    AUTH_ERRORS,
+    Ctx,
+    CurrentUser,
+    OptionalUser,
+    PageDep,
+    errors,
+    json_errors,
+    read_capped,
+)
 from podbrief_notify.api.subscriptions import subscribe_user
 from podbrief_notify.context import Context
-from podbrief_notify.exceptions import Conflict, NotFound, TooLarge
+from podbrief_notify.exceptions import Conflict, NotFound
 from podbrief_notify.metrics import BRIEFS
 from podbrief_notify.render import PAGE_HEADERS, render_brief, render_followed
 from podbrief_notify.schemas import BriefDetail, BriefPublic, BriefsPublic
@@ -130,15 +139,8 @@ async def follow_from_brief(
     `POST /v1/subscriptions` follows any feed."""
     # Who may follow is settled before the body is read, and the body is read only up to a small cap.
     row = await run_in_threadpool(brief_for_reader, ctx, user_id, brief_id, token)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > FORM_CAP:
-        raise TooLarge(f"the form is larger than {FORM_CAP} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > FORM_CAP:
-            raise TooLarge(f"the form is larger than {FORM_CAP} bytes")
-    feed_url = (parse_qs(bytes(body).decode("utf-8", errors="replace")).get("feed_url") or [""])[0]
+    body = await read_capped(request, FORM_CAP, "the form")
+    feed_url = (parse_qs(body.decode("utf-8", errors="replace")).get("feed_url") or [""])[0]
     payload = json.loads(row.payload)
     offered = {
         item["subscribe"]["feed_url"]: item["show"]["title"]

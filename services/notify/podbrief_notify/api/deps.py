@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podbrief_notify.context import Context
+from podbrief_notify.exceptions import TooLarge
 from podbrief_notify.schemas import ErrorBody
 
 _bearer = HTTPBearer(auto_error=False, description="The API key from POST /v1/users.")
@@ -94,3 +95,16 @@ def page(
 
 
 PageDep = Annotated[Page, Depends(page)]
+
+
+async def read_capped(request: Request, cap: int, what: str) -> bytes:
+    """The request body, refused (413) as soon as its declared or read size passes `cap` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise TooLarge(f"{what} is larger than {cap} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > cap:
+            raise TooLarge(f"{what} is larger than {cap} bytes")
+    return bytes(data)

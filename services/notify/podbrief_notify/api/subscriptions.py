@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from podbrief_notify import opml, subscriptions
-from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, PageDep, errors
+from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, PageDep, errors, read_capped
 from podbrief_notify.context import Context
-from podbrief_notify.exceptions import Conflict, NotifyError, TooLarge
+from podbrief_notify.exceptions import Conflict, NotifyError
 from podbrief_notify.schemas import (
     EpisodeStatesPublic,
     OpmlImport,
@@ -73,16 +73,8 @@ def list_subscriptions(ctx: Ctx, user_id: CurrentUser, paging: PageDep) -> Subsc
 )
 async def import_opml(request: Request, ctx: Ctx, user_id: CurrentUser) -> OpmlImport:
     """Subscribe to every feed of an OPML document (the request body); reports what was imported and what not."""
-    cap = ctx.settings.opml_max_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise TooLarge(f"the OPML document is larger than {cap} bytes")
-    data = bytearray()
-    async for chunk in request.stream():
-        data.extend(chunk)
-        if len(data) > cap:
-            raise TooLarge(f"the OPML document is larger than {cap} bytes")
-    urls = opml.feed_urls(bytes(data), ctx.settings.opml_max_feeds)
+    data = await read_capped(request, ctx.settings.opml_max_bytes, "the OPML document")
+    urls = opml.feed_urls(data, ctx.settings.opml_max_feeds)
     imported: list[SubscriptionPublic] = []
     rejected: list[OpmlRejected] = []
     for url in urls:
