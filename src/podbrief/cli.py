@@ -13,6 +13,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from podbrief_notify.render import who_and_where
 from podbrief_runtime.broker import free_port
 from podbrief_runtime.logs import setup_logging
 from podbrief_runtime.settings import ServiceSettings
@@ -103,9 +104,8 @@ def print_brief(brief: dict) -> None:
         console.print(f"[yellow]{brief['note']}[/]")
     for item in items:
         console.print(f"\n[bold]{item['rank']}. {item['text']}[/]")
-        who = " · ".join(x for x in (item.get("speaker"), item.get("chapter") and f"chapter “{item['chapter']}”") if x)
-        if who:
-            console.print(f"   {who}", markup=False)
+        if who_and_where(item):
+            console.print(f"   {who_and_where(item)}", markup=False)
         console.print(
             f"   — {item['show']['title']}, {item['episode']['title']}, {clock_time(item['start'])}–{clock_time(item['end'])}"
             f"  {item['link']}"

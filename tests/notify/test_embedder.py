@@ -57,13 +57,16 @@ async def test_interests_pull_matching_insights_to_the_top_of_a_brief(notify, re
 async def test_the_cli_prints_the_brief_that_would_be_sent_now(notify, store_url, monkeypatch):
     auth = await signup(notify.client, "cli@example.com")
     await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
-    await notify.consume(insight("An idea for the command line.", published=notify.clock.now()))
+    await notify.consume(
+        insight("An idea for the command line.", published=notify.clock.now(), speaker="Ada Lovelace", chapter="Tools")
+    )
     monkeypatch.setenv("PODBRIEF_DATABASE_URL", store_url)
     app = typer.Typer()
     app.command()(brief)
     text = CliRunner().invoke(app, ["--user", "cli@example.com"])
     assert text.exit_code == 0, text.output
     assert "1. An idea for the command line." in text.output and "#t=61" in text.output
+    assert "Ada Lovelace · chapter “Tools”" in text.output
     as_json = CliRunner().invoke(app, ["--user", "cli@example.com", "--json"])
     assert as_json.exit_code == 0
     assert json.loads(as_json.output)["items"][0]["text"] == "An idea for the command line."

@@ -11,7 +11,7 @@ from podbrief_notify.clock import SystemClock
 from podbrief_notify.embedder import SentenceEmbedder
 from podbrief_notify.exceptions import NotFound
 from podbrief_notify.migrate import upgrade
-from podbrief_notify.render import clock_time
+from podbrief_notify.render import clock_time, who_and_where
 from podbrief_notify.settings import Settings
 from podbrief_notify.storage import open_store
 from podbrief_notify.subscriptions import failures_by_feed
@@ -51,6 +51,8 @@ def brief(
         typer.echo(note)
     for item in items:
         typer.echo(f"\n{item['rank']}. {item['text']}")
+        if who_and_where(item):
+            typer.echo(f"   {who_and_where(item)}")
         typer.echo(
             f"   {item['show']['title']} — {item['episode']['title']}, {clock_time(item['start'])}–{clock_time(item['end'])}"
         )

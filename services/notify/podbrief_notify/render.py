@@ -72,6 +72,14 @@ def render_followed(show: str, brief_url: str | None, already: bool) -> str:
     return _env.get_template("followed.html").render(show=show, brief_url=brief_url, already=already, style=style)
 
 
+def who_and_where(item: dict[str, Any]) -> str:
+    """A brief item's speaker and chapter as one line of text ("" when neither is known), for the command lines."""
+    parts = [item.get("speaker"), f"chapter “{item['chapter']}”" if item.get("chapter") else None]
+    if item.get("discovered"):
+        parts.append("from a show you don't follow")
+    return " · ".join(p for p in parts if p)
+
+
 def render_items(brief: dict[str, Any]) -> str:
     """The brief's items as an HTML fragment (no page, no style): the content of its entry in the reader's Atom feed."""
     return _env.get_template("items.html").render(brief=brief)
