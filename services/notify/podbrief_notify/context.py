@@ -57,50 +57,21 @@ class KeyCache:
             self._entries.pop(key_hash, None)
 
 
-class RecentCache:
-    """A small time-limited map for hot reads (each user's latest brief): hits never leave the event loop.
+class Coalescer:
+    """Concurrent reads of one key share a single load (the latest brief of a user opening it on several devices,
+    or a client retrying): a burst costs one store read, not one per request. Nothing is kept after the load."""
 
-    Other processes' writes show after at most `ttl` seconds; this process drops an entry itself
-    when it changes the value.
-    """
-
-    def __init__(self, ttl: float, size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._entries: dict[str, tuple[str, float]] = {}
+    def __init__(self) -> None:
         self._loading: dict[str, asyncio.Future[str | None]] = {}
 
-    def get(self, key: str) -> str | None:
-        """The cached value, if fresh."""
-        hit = self._entries.get(key)
-        return hit[0] if hit and hit[1] > time.monotonic() else None
-
-    def put(self, key: str, value: str) -> None:
-        """Remember `value` for `ttl` seconds (nothing when caching is off)."""
-        if self.ttl <= 0:
-            return
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[key] = (value, time.monotonic() + self.ttl)
-
-    def drop(self, key: str) -> None:
-        """Forget `key` (its value just changed)."""
-        self._entries.pop(key, None)
-
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[str | None]]) -> str | None:
-        """The cached value, or `load()`'s; concurrent misses for one key share a single load."""
-        value = self.get(key)
-        if value is not None:
-            return value
+        """`load()`'s value; a call arriving while a load of `key` is in flight waits for that load instead."""
         pending = self._loading.get(key)
         if pending is None:
             pending = asyncio.ensure_future(load())
             self._loading[key] = pending
             pending.add_done_callback(lambda _: self._loading.pop(key, None))
-        value = await asyncio.shield(pending)
-        if value is not None:
-            self.put(key, value)
-        return value
+        return await asyncio.shield(pending)
 
 
 @dataclass
@@ -117,7 +88,7 @@ class Context:
     options: BriefOptions
     emitted: Callable[[], None] = lambda: None
     keys: KeyCache = field(default_factory=KeyCache)
-    latest: RecentCache = field(default_factory=lambda: RecentCache(0.0))
+    latest: Coalescer = field(default_factory=Coalescer)
     mailer: Mailer | None = None  # set when an SMTP server is configured
     signups: SignupThrottle = field(default_factory=lambda: SignupThrottle(0, 0))
     worker_embedder: Embedder | None = None  # the worker's model over HTTP (the API process, PODBRIEF_EMBED_URL)
@@ -165,7 +136,6 @@ def build_context(
         options=options,
         emitted=emitted,
         keys=KeyCache(settings.api_key_cache_s),
-        latest=RecentCache(settings.latest_brief_cache_s),
         mailer=Mailer(settings, store) if settings.smtp_host else None,
         signups=SignupThrottle(settings.signup_per_address_per_hour, settings.signup_per_hour),
         worker_embedder=worker_embedder,

@@ -60,12 +60,6 @@ class Settings(ServiceSettings):
     webhook_connections_per_host: int = Field(default=8, ge=1, description="Connections kept open to one receiving host.")
     scheduler_interval_s: float = Field(default=30.0, gt=0, description="How often the scheduler looks for due briefs.")
     freshness_half_life_h: float = Field(default=48.0, gt=0, description="Age at which an insight's freshness halves.")
-    latest_brief_cache_s: float = Field(
-        default=0.0,
-        ge=0,
-        description="Seconds GET /v1/briefs/latest may serve a cached brief (0 = read the store; concurrent requests of "
-        "one user share a read either way). Measured: caching raised p99 and added no throughput (bench/api.py).",
-    )
     consumer_concurrency: int = Field(default=4, ge=1, description="Partitions handled at once by the event consumer.")
     smtp_host: str | None = Field(
         default=None, description="SMTP server that also sends each brief to the user's email address (unset = no email)."

@@ -58,7 +58,6 @@ async def create_brief(ctx: Ctx, user_id: CurrentUser) -> BriefDetail:
     With an SMTP server configured it is also emailed to the caller, in the background.
     """
     payload, delivery_ids = await run_in_threadpool(_build, ctx, user_id)
-    ctx.latest.drop(user_id)
     BRIEFS.labels(trigger="requested").inc()
     if ctx.mailer is not None:
         ctx.mailer.submit(user_id, payload)
