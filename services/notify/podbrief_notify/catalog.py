@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from podbrief_notify import opml
 from podbrief_notify.exceptions import NotifyError
-from podbrief_notify.subscriptions import ensure_feed_row
+from podbrief_notify.subscriptions import ensure_feed_row, subscribed_feed_ids
 from podbrief_notify.tables import catalog, catalog_imports, episodes, feeds, insights, subscriptions
 from podbrief_notify.urls import normalise_url
 
@@ -39,8 +39,7 @@ def catalog_feed_ids(session: Session) -> set[str]:
 
 def public_feed_ids(session: Session, user_id: str) -> set[str]:
     """Feeds whose insights (and their links) the reader may see: the ones they follow and the catalog's."""
-    followed = session.execute(select(subscriptions.c.feed_id).where(subscriptions.c.user_id == user_id)).scalars()
-    return set(followed) | catalog_feed_ids(session)
+    return set(subscribed_feed_ids(session, user_id)) | catalog_feed_ids(session)
 
 
 def add(session: Session, urls: Iterable[str], now: datetime) -> tuple[list[str], list[dict[str, str]]]:

@@ -72,8 +72,7 @@ def keyword_match(words: Sequence[str], haystack: str) -> float:
     return sum(w in present for w in words) / len(words)
 
 
-def _scope(session: Session, user_id: str, query: Query) -> list[str]:
-    followed = subscribed_feed_ids(session, user_id)
+def _scope(followed: list[str], query: Query) -> list[str]:
     if query.feed_id is None:
         return followed
     if query.feed_id not in followed:
@@ -102,10 +101,10 @@ def search(session: Session, user_id: str, query: Query, vector: np.ndarray | No
     `vector` is the query's (`embed_query`); without it only words match. One phrasing per idea: where the same
     idea was said on several followed shows, the best match stands for it and the others appear in its `also_said_on`.
     """
-    feed_ids = _scope(session, user_id, query)
+    followed = subscribed_feed_ids(session, user_id)
+    feed_ids = _scope(followed, query)
     if not feed_ids:
         return [], 0
-    followed = subscribed_feed_ids(session, user_id)
     if not query.searching:
         ideas = select(func.count(func.distinct(insights.c.cluster_id))).select_from(insights)
         total = session.execute(_filtered(ideas, feed_ids, query.since)).scalar_one()

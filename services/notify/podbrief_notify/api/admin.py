@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from podbrief_notify import catalog
-from podbrief_notify.api.deps import Ctx, errors, read_capped
+from podbrief_notify.api.deps import Ctx, errors, read_capped, too_many
 from podbrief_notify.context import Context
 from podbrief_notify.exceptions import InvalidInput, NotFound
 from podbrief_notify.schemas import CatalogEntries, CatalogFeeds, CatalogImport, CatalogRemoved
@@ -40,11 +40,11 @@ async def admin(
         client = request.client.host if request.client else ""
         wait = ctx.limiter.check(f"admin-refused:{client}")
         if wait is not None:
-            raise HTTPException(429, "too many wrong admin keys", headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+            raise too_many(wait, "too many wrong admin keys")
         raise HTTPException(401, "missing or wrong admin key", headers={"WWW-Authenticate": "Bearer"})
     wait = ctx.limiter.check("admin")
     if wait is not None:
-        raise HTTPException(429, "too many admin requests", headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+        raise too_many(wait, "too many admin requests")
 
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin)])

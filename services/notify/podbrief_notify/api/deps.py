@@ -49,6 +49,11 @@ async def get_context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(get_context)]
 
 
+def too_many(wait: float, message: str) -> HTTPException:
+    """A 429 whose Retry-After tells the whole seconds until `wait` is over (at least 1)."""
+    return HTTPException(429, message, headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+
+
 async def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     """The id of the user whose API key came with the request; 401 without one, 429 over the limit."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
@@ -63,7 +68,7 @@ async def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredent
         raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
     wait = ctx.limiter.check(user_id)
     if wait is not None:
-        raise HTTPException(429, "too many requests for this API key", headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+        raise too_many(wait, "too many requests for this API key")
     return user_id
 
 

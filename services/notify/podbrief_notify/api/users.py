@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Row
 
 from podbrief_notify import interest_vectors, keys, users
-from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, errors
+from podbrief_notify.api.deps import AUTH_ERRORS, Ctx, CurrentUser, errors, too_many
 from podbrief_notify.briefs import discover_mode
 from podbrief_notify.context import Context
 from podbrief_notify.exceptions import Conflict
@@ -21,10 +21,6 @@ router = APIRouter(prefix="/v1", tags=["users"])
 def _me(row: Row[Any], ctx: Context) -> MePublic:
     feed = f"{ctx.settings.base_url()}/v1/me/briefs.atom?token={row.feed_token}" if row.feed_token else None
     return MePublic.model_validate({**row._asdict(), "discover": discover_mode(row), "briefs_feed_url": feed})
-
-
-def _too_many(wait: float, message: str) -> HTTPException:
-    return HTTPException(429, message, headers={"Retry-After": str(max(1, round(wait + 0.5)))})
 
 
 def _confirm_link(ctx: Context, token: str) -> str:
@@ -50,7 +46,7 @@ async def create_user(body: UserCreate, ctx: Ctx, request: Request) -> UserCreat
     """
     limited = ctx.signups.check(request.client.host if request.client else "")
     if limited is not None:
-        raise _too_many(*limited)
+        raise too_many(*limited)
     created, token = await run_in_threadpool(_sign_up, ctx, body)
     if token is not None and ctx.mailer is not None:
         ctx.mailer.submit_confirmation(created.email, _confirm_link(ctx, token))
@@ -83,7 +79,7 @@ async def resend_confirmation(ctx: Ctx, user_id: CurrentUser) -> ConfirmationSen
                 raise Conflict(f"{user.email} is confirmed already")
             wait = users.resend_wait(user, now)
             if wait is not None:
-                raise _too_many(wait, "a confirmation link was sent a moment ago; check your mailbox or try again later")
+                raise too_many(wait, "a confirmation link was sent a moment ago; check your mailbox or try again later")
             return user.email, users.start_confirmation(session, user_id, now)
 
     email, token = await run_in_threadpool(start)
