@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from podbrief_rank.pipeline import EpisodeInfo, RankedInsight
-from podbrief_rank.tables import cluster_shows, clusters, insights, related_links
+from podbrief_rank.tables import clusters, insights
 
 
 def existing_insight_ids(session: Session, ids: Sequence[str]) -> set[str]:
@@ -21,7 +21,10 @@ def existing_insight_ids(session: Session, ids: Sequence[str]) -> set[str]:
 
 
 def record(session: Session, episode: EpisodeInfo, ranked: RankedInsight) -> bool:
-    """Record a new insight, join or start its cluster, store its related links; True when it is now the cluster's face."""
+    """Record a new insight and join or start its cluster; True when it is now the cluster's face.
+
+    The shows that said an idea and its related insights travel in the `InsightCreated` event (notify keeps them);
+    rank keeps only what it decides with: the insight and its cluster's face."""
     now = datetime.now(UTC)
     x, placement = ranked.insight, ranked.placement
     session.execute(
@@ -40,23 +43,7 @@ def record(session: Session, episode: EpisodeInfo, ranked: RankedInsight) -> boo
             created_at=now,
         )
     )
-    is_face = _join_cluster(session, placement.cluster_id, ranked.insight_id, x.score, now)
-    known_show = session.execute(
-        select(cluster_shows.c.feed_id).where(
-            cluster_shows.c.cluster_id == placement.cluster_id, cluster_shows.c.feed_id == episode.feed_id
-        )
-    ).first()
-    if known_show is None:
-        session.execute(
-            insert(cluster_shows).values(
-                cluster_id=placement.cluster_id, feed_id=episode.feed_id, podcast_title=episode.podcast_title
-            )
-        )
-    for link in placement.related:
-        session.execute(
-            insert(related_links).values(insight_id=ranked.insight_id, related_id=link.insight_id, similarity=link.similarity)
-        )
-    return is_face
+    return _join_cluster(session, placement.cluster_id, ranked.insight_id, x.score, now)
 
 
 def _join_cluster(session: Session, cluster_id: str, insight_id: str, score: float, now: datetime) -> bool:
@@ -75,12 +62,6 @@ def _join_cluster(session: Session, cluster_id: str, insight_id: str, score: flo
         values.update(face_insight_id=insight_id, face_score=score)
     session.execute(update(clusters).where(clusters.c.cluster_id == cluster_id).values(**values))
     return is_face
-
-
-def cluster_shows_of(session: Session, cluster_id: str) -> list[str]:
-    """Titles of every show that said the cluster's idea."""
-    rows = session.scalars(select(cluster_shows.c.podcast_title).where(cluster_shows.c.cluster_id == cluster_id))
-    return sorted(rows)
 
 
 def cluster_of(session: Session, cluster_id: str) -> dict[str, object] | None:

@@ -1,11 +1,11 @@
-"""Rank's relational tables: insights, same-idea clusters, the shows in each cluster, related links.
+"""Rank's relational tables: insights and same-idea clusters (with their face, the best-scored member).
 
 The vectors live in the vector store; these rows are the record of what was emitted.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -35,20 +35,4 @@ clusters = Table(
     Column("size", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-cluster_shows = Table(
-    "rank_cluster_shows",
-    metadata,
-    Column("cluster_id", String(64), ForeignKey("rank_clusters.cluster_id"), primary_key=True),
-    Column("feed_id", String(64), primary_key=True),
-    Column("podcast_title", Text, nullable=False),
-)
-
-related_links = Table(
-    "rank_related",
-    metadata,
-    Column("insight_id", String(64), ForeignKey("rank_insights.insight_id"), primary_key=True),
-    Column("related_id", String(64), primary_key=True),
-    Column("similarity", Float, nullable=False),
 )
