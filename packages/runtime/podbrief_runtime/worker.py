@@ -11,7 +11,7 @@ from datetime import timedelta
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import SQLAlchemyError
 
-from podbrief_runtime.health import serve_health
+from podbrief_runtime.health import HealthServer, serve_health
 from podbrief_runtime.kafka import ConsumerLoop, Route, ensure_topics, make_producer
 from podbrief_runtime.relay import Relay
 from podbrief_runtime.settings import ServiceSettings
@@ -39,7 +39,7 @@ class Runtime:
         )
         self.consumer: ConsumerLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._health: asyncio.Server | None = None
+        self._health: HealthServer | None = None
 
     def emitted(self) -> None:
         """Call after committing outbox rows so the relay publishes them now."""
@@ -101,7 +101,8 @@ class Runtime:
             log.warning("outbox not fully flushed at shutdown; it is published at next start")
         await self.producer.stop()
         if self._health is not None:
-            self._health.close()
+            await self._health.close()
+            self._health = None
         log.info("stopped", extra={"service": self.name})
 
     async def serve(self, routes: dict[str, Route], *, extra: Callable[[], Awaitable[None]] | None = None, **kwargs: int) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from cachetools import TTLCache
 from podbrief_runtime.store import Store
 
 from podbrief_notify.briefs import BriefOptions
@@ -27,28 +27,28 @@ class KeyCache:
     def __init__(self, ttl: float = 10.0, size: int = 50_000) -> None:
         self.ttl = ttl
         self.size = size
-        self._entries: dict[str, tuple[str, float]] = {}
+        # TTLCache reorders entries even on reads and is not thread-safe: every access holds the lock.
+        self._entries: TTLCache[str, str] = TTLCache(maxsize=size, ttl=ttl)
         self._lock = threading.Lock()
 
     def cached(self, key: str) -> str | None:
         """The user holding `key` if the cache knows it."""
-        hit = self._entries.get(hash_api_key(key))
-        return hit[0] if hit and hit[1] > time.monotonic() else None
+        key_hash = hash_api_key(key)
+        with self._lock:
+            return self._entries.get(key_hash)
 
     def user_id(self, store: Store, key: str) -> str | None:
         """The user holding `key`, from the cache or the store (unknown keys are not cached)."""
-        now = time.monotonic()
         key_hash = hash_api_key(key)
-        hit = self._entries.get(key_hash)
-        if hit and hit[1] > now:
-            return hit[0]
+        with self._lock:
+            hit = self._entries.get(key_hash)
+        if hit is not None:
+            return hit
         with store.reading() as session:
             user_id = user_id_for_key_hash(session, key_hash)
         if user_id is not None:
             with self._lock:
-                if len(self._entries) >= self.size:
-                    self._entries.clear()
-                self._entries[key_hash] = (user_id, now + self.ttl)
+                self._entries[key_hash] = user_id
         return user_id
 
     def forget(self, key_hash: str) -> None:

@@ -6,10 +6,10 @@ Only the notify worker loads the model; the API process reaches it through `embe
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
+from cachetools import LRUCache
 from podbrief_runtime import embedding
 
 
@@ -37,8 +37,8 @@ class SentenceEmbedder:
         self.model_name = model
         self._model = None  # type: ignore[var-annotated]
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        # LRUCache reorders entries even on reads and is not thread-safe: every access holds the lock.
+        self._cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=cache_size)
 
     @property
     def name(self) -> str:
@@ -64,7 +64,7 @@ class SentenceEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Interests repeat across users and briefs: embed each distinct text once.
         with self._lock:
-            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+            found = {t: v for t in dict.fromkeys(texts) if (v := self._cache.get(t)) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             vectors = self._load().encode(missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
@@ -72,8 +72,6 @@ class SentenceEmbedder:
             found.update(fresh)
             with self._lock:
                 self._cache.update(fresh)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
 
 

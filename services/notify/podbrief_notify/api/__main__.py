@@ -69,7 +69,7 @@ async def main(settings: Settings) -> None:
         if remote is not None:
             remote.close()
         if health is not None:
-            health.close()
+            await health.close()
         store.dispose()
     log.info("stopped")
 
