@@ -1,8 +1,7 @@
-"""Choosing a brief's insights: score every candidate for every user at once, then pick with MMR.
+"""Choosing a brief's insights: score a user's candidates, then pick with MMR.
 
-Everything is matrix arithmetic over (users x candidates) blocks, so ranking ten thousand
-users against five thousand candidates takes seconds, and a single user's brief is the same
-code with one row.
+`briefs.draft` builds one user's candidates as a `Pool` and their interests and votes as a one-row `Tastes`;
+the arithmetic is over (users x candidates) arrays, with one row in production.
 """
 
 from __future__ import annotations
@@ -45,10 +44,9 @@ class Pool:
 
 @dataclass
 class Tastes:
-    """What each of B users wants, as row indices into one shared table of vectors.
+    """What each of B users wants (B is 1 in `briefs.draft`), as row indices into one table of vectors.
 
-    Many users share an interest ("AI", "sleep"), so each distinct vector is compared with the
-    candidates once, not once per user.
+    A vector shared by several rows is compared with the candidates once.
     """
 
     vectors: np.ndarray  # (Q, D) float32 unit rows: interests and voted insights
@@ -63,10 +61,6 @@ class Tastes:
 
     def __len__(self) -> int:
         return len(self.interests)
-
-    def block(self, start: int, stop: int) -> Tastes:
-        """Users `start`..`stop` (sharing the same vector table)."""
-        return Tastes(self.vectors, self.interests[start:stop], self.liked[start:stop], self.disliked[start:stop])
 
 
 def freshness(age_hours: np.ndarray, half_life_hours: float) -> np.ndarray:
@@ -167,19 +161,3 @@ def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights, similari
         near = sim[picked] if sim is not None else pool.embeddings[picked] @ pool.embeddings.T
         penalty[live] = np.maximum(penalty[live], near)
     return [[int(i) for i in row if i >= 0] for row in chosen]
-
-
-def rank(
-    pool: Pool, tastes: Tastes, size: int, weights: Weights | None = None, available: np.ndarray | None = None, block: int = 512
-) -> list[list[int]]:
-    """Every user's brief as candidate indices, best first; `available` (B, N) masks what each user may get."""
-    weights = weights or Weights()
-    similarity = pairwise(pool)
-    picks: list[list[int]] = []
-    for start in range(0, len(tastes), block):
-        stop = min(start + block, len(tastes))
-        scores = score(pool, tastes.block(start, stop), weights)
-        if available is not None:
-            scores[~available[start:stop]] = -np.inf
-        picks.extend(select(scores, pool, size, weights, similarity))
-    return picks
