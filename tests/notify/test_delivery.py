@@ -273,3 +273,56 @@ async def test_secrets_in_webhook_urls_stay_out_of_logs_and_attempt_errors(notif
     assert "webhook attempt failed" in logged
     for text in (response.text, logged, *stored):
         assert "SECRETPATH" not in text and "SECRETQUERY" not in text
+
+
+class _Holding(BaseHTTPRequestHandler):
+    """Answers 200 only once the test releases it; counts the requests in flight and the most seen at once."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        server = self.server
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        with server.lock:  # type: ignore[attr-defined]
+            server.now += 1  # type: ignore[attr-defined]
+            server.most = max(server.most, server.now)  # type: ignore[attr-defined]
+        server.release.wait(30)  # type: ignore[attr-defined]
+        with server.lock:  # type: ignore[attr-defined]
+            server.now -= 1  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _holding_server() -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Holding)
+    server.daemon_threads = True
+    server.lock, server.now, server.most = threading.Lock(), 0, 0  # type: ignore[attr-defined]
+    server.release = threading.Event()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+async def test_one_origin_gets_at_most_per_host_requests_at_once_and_does_not_hold_up_another(receiver):
+    slow = _holding_server()
+    sender = HttpSender(allow_private=True, timeout=30, response_cap=100, per_host=3)
+    url = f"http://127.0.0.1:{slow.server_address[1]}/hook"
+    try:
+        held = [asyncio.ensure_future(sender.post(url, {"content-type": "application/json"}, "{}")) for _ in range(7)]
+        while slow.now < 3:  # type: ignore[attr-defined]
+            await asyncio.sleep(0.01)
+        # The slow origin's three slots are taken and four requests wait for them: another origin is not held up.
+        other = await asyncio.wait_for(sender.post(receiver.url, {"content-type": "application/json"}, "{}"), 30)
+        assert other.success
+        assert slow.now == 3 and not any(task.done() for task in held)  # type: ignore[attr-defined]
+        slow.release.set()  # type: ignore[attr-defined]
+        outcomes = await asyncio.wait_for(asyncio.gather(*held), 60)
+    finally:
+        slow.release.set()  # type: ignore[attr-defined]
+        await sender.aclose()
+        slow.shutdown()
+        slow.server_close()
+    assert all(o.success for o in outcomes)
+    assert slow.most == 3  # type: ignore[attr-defined]
+    assert sender._origins == {}  # an origin's entry goes with its last request

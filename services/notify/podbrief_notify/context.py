@@ -121,6 +121,7 @@ def build_context(
         deadline=settings.webhook_deadline_s,
         response_cap=settings.webhook_response_cap,
         per_host=settings.webhook_connections_per_host,
+        max_connections=settings.delivery_concurrency,
     )
     deliverer = Deliverer(
         store, sender, clock, timedelta(hours=settings.webhook_retry_window_h), concurrency=settings.delivery_concurrency

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import random
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -55,21 +54,17 @@ class Sender(Protocol):
 
 
 @dataclass
-class _Host:
-    client: SafeClient
+class _Origin:
     slots: asyncio.Semaphore
-    busy: int = 0
+    users: int = 0  # requests holding or waiting for a slot; the entry goes when none is left
 
 
 class HttpSender:
     """The real sender: SafeClient (private addresses refused unless allowed), no redirects followed, capped body.
 
     Each request, connecting and reading the answer included, ends at `deadline` seconds (default
-    twice `timeout`) however slowly the receiver answers.
-
-    One small connection pool per receiving origin, and requests beyond its size wait on a
-    semaphore: httpx's pool does bookkeeping over all its connections and queued requests on
-    every request, which made one big shared pool the bottleneck.
+    twice `timeout`) however slowly the receiver answers. One connection pool for every receiver, and at
+    most `per_host` requests at once to one origin, so one reader's small server is not hit by every slot.
     """
 
     def __init__(
@@ -78,45 +73,36 @@ class HttpSender:
         timeout: float,
         response_cap: int,
         per_host: int = 8,
-        max_hosts: int = 256,
         deadline: float | None = None,
+        max_connections: int = 100,
     ) -> None:
         self.allow_private = allow_private
         self.timeout = timeout
         self.deadline = 2 * timeout if deadline is None else deadline
         self.response_cap = response_cap
         self.per_host = per_host
-        self.max_hosts = max_hosts
-        self._hosts: OrderedDict[str, _Host] = OrderedDict()
+        self._client = SafeClient(
+            allow_private=allow_private, timeout=timeout, max_connections=max_connections, deadline=self.deadline
+        )
+        self._origins: dict[str, _Origin] = {}
 
     async def aclose(self) -> None:
-        hosts, self._hosts = list(self._hosts.values()), OrderedDict()
-        for host in hosts:
-            await host.client.aclose()
-
-    async def _host(self, url: str) -> _Host:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        host = self._hosts.get(origin)
-        if host is None:
-            client = SafeClient(
-                allow_private=self.allow_private, timeout=self.timeout, max_connections=self.per_host, deadline=self.deadline
-            )
-            host = self._hosts[origin] = _Host(client, asyncio.Semaphore(self.per_host))
-            idle = [o for o, h in self._hosts.items() if not h.busy and o != origin]
-            for stale in idle[: max(0, len(self._hosts) - self.max_hosts)]:
-                await self._hosts.pop(stale).client.aclose()
-        self._hosts.move_to_end(origin)
-        return host
+        await self._client.aclose()
 
     async def post(self, url: str, request_headers: dict[str, str], body: str) -> Outcome:
-        host = await self._host(url)
-        host.busy += 1
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        origin = self._origins.get(key)
+        if origin is None:
+            origin = self._origins[key] = _Origin(asyncio.Semaphore(self.per_host))
+        origin.users += 1
         try:
-            async with host.slots:
-                return await self._post(host.client, url, request_headers, body)
+            async with origin.slots:
+                return await self._post(self._client, url, request_headers, body)
         finally:
-            host.busy -= 1
+            origin.users -= 1
+            if not origin.users:
+                del self._origins[key]
 
     async def _post(self, client: SafeClient, url: str, request_headers: dict[str, str], body: str) -> Outcome:
         started = time.perf_counter()

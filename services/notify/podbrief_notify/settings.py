@@ -57,7 +57,9 @@ class Settings(ServiceSettings):
     webhook_response_cap: int = Field(default=1024, ge=0, description="Bytes of a webhook response body read and kept.")
     delivery_interval_s: float = Field(default=1.0, gt=0, description="How often the delivery loop looks for due retries.")
     delivery_concurrency: int = Field(default=64, ge=1, description="Webhook requests in flight at once.")
-    webhook_connections_per_host: int = Field(default=8, ge=1, description="Connections kept open to one receiving host.")
+    webhook_connections_per_host: int = Field(
+        default=8, ge=1, description="Webhook requests in flight at once to one receiving origin (scheme, host, port)."
+    )
     scheduler_interval_s: float = Field(default=30.0, gt=0, description="How often the scheduler looks for due briefs.")
     freshness_half_life_h: float = Field(default=48.0, gt=0, description="Age at which an insight's freshness halves.")
     consumer_concurrency: int = Field(default=4, ge=1, description="Partitions handled at once by the event consumer.")
