@@ -110,6 +110,30 @@ def test_undeclared_itunes_and_podcast_prefixes_still_parse() -> None:
     assert [t.url for t in episode.transcripts] == ["https://x.example/a.vtt"]
 
 
+NETSCAPE_DOCTYPE = (
+    b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+)
+
+
+@pytest.mark.parametrize("head", [b"", b'<?xml version="1.0"?>', b'<?xml version="1.0"?>\n'], ids=["alone", "after", "below"])
+def test_entities_of_an_external_dtd_read_as_html_wherever_the_doctype_sits(head: bytes) -> None:
+    # The DTD is never fetched, so expat skips these references; before the one parse they were dropped when the
+    # DOCTYPE did not start a line (feedparser's strict parser) and read as text when it did (its loose parser).
+    body = (
+        head
+        + NETSCAPE_DOCTYPE
+        + (
+            b'\n<rss version="0.91" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>Caf&eacute;&nbsp;Talk'
+            b' &bogus;</title><item><title>Cr&egrave;me</title><enclosure url="https://x.example/a.mp3"/>'
+            b"<podcast:person>Zo&euml;</podcast:person></item></channel></rss>"
+        )
+    )
+    feed = parse_feed(body, URL)
+    assert feed.title == "Café\xa0Talk &bogus;"
+    assert [(e.title, [p.name for p in e.people]) for e in feed.episodes] == [("Crème", ["Zoë"])]
+    assert feed.notes == ()
+
+
 def test_whitespace_before_the_xml_declaration_is_tolerated() -> None:
     assert parse_feed(b"\n  " + rss(1).encode(), URL).title == "The Signal Hour"
 

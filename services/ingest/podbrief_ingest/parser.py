@@ -1,8 +1,9 @@
 """Turning a feed document (RSS 2.0, Atom, iTunes and Podcasting 2.0 tags) into a `ParsedFeed`.
 
-feedparser reads the document only after the safe XML layer (`safexml`) has checked it and
-settled its encoding; the layer's scan adds what feedparser drops (all transcripts, chapters,
-people, podcast:block, new-feed-url, per-item xml:base).
+Each document is parsed once: the safe XML layer (`safexml`) settles its encoding, and its one
+SAX parse both checks the document and drives feedparser's RSS/Atom handler (`feedreader`), which
+normalises the RSS, Atom and iTunes fields, dates, links and enclosures; the layer's scan adds what
+feedparser drops (all transcripts, chapters, people, podcast:block, new-feed-url, per-item xml:base).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-import feedparser
 from podbrief_contracts import is_web_url
 
 from podbrief_ingest.exceptions import MalformedFeedError, NotAFeedError
+from podbrief_ingest.feedreader import FeedparserReader
 from podbrief_ingest.model import Episode, ParsedFeed, Person
 from podbrief_ingest.safexml import ItemExtras, join_url, scan, to_utf8
 
@@ -35,14 +36,9 @@ AUDIO_LIKE_TYPES = {"application/ogg", "application/x-ogg"}
 def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> ParsedFeed:
     """Parse `body`, fetched from `url` (the base of relative links); raises a `FeedError` subclass."""
     document = to_utf8(body, http_charset)
-    extras = scan(document, url)
-    document = extras.document or document  # repaired where podcast apps would forgive it (safexml.recover)
-    parsed = feedparser.parse(
-        document,
-        response_headers={"content-type": "application/xml; charset=utf-8"},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    extras = scan(document, url, FeedparserReader)
+    # The document read: repaired where podcast apps would forgive it (safexml.recover).
+    parsed = cast(FeedparserReader, extras.reader).result(extras.document or document)
     if not parsed.get("version"):
         raise NotAFeedError("the document is XML but neither RSS nor Atom")
     if len(parsed.entries) != len(extras.items):

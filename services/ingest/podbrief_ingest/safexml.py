@@ -1,14 +1,18 @@
-"""The safe XML layer every feed passes before feedparser sees it.
+"""The safe XML layer: the one XML parse every feed document gets.
 
-`to_utf8` settles the character encoding once (so both passes read the same text), and
-`scan` walks the document with defusedxml's SAX parser: it refuses entity declarations
-(entity expansion, external entities), proves the document well-formed, and collects what
+`to_utf8` settles the character encoding, and `scan` walks the document with defusedxml's
+SAX parser: it refuses entity declarations (entity expansion, external entities), proves the
+document well-formed, hands every event to a reader riding along on the same parse (the
+parser's `feedreader.FeedparserReader`: feedparser's RSS/Atom handler), and collects what
 feedparser does not keep: every `podcast:transcript` of an item (feedparser keeps only the
 last), `podcast:chapters`, the `podcast:person`s of the channel and of each item (feedparser
 keeps only the last one's attributes, without the name), `podcast:block`,
 `itunes:new-feed-url` and the xml:base in force at each item. The scan is namespace-unaware
 on purpose: many real feeds use `itunes:` or `podcast:` without declaring the prefix, and
 they must still pass.
+
+An entity reference the document cannot resolve because its DTD is external (never fetched) reaches
+both the scan and the reader as the character it names in HTML (`&nbsp;`), or as written when unknown.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import codecs
 import html.entities
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
@@ -35,7 +40,7 @@ PODCAST_NAMESPACES = {
     "https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
 }
 ITUNES_NAMESPACES = {"http://www.itunes.com/dtds/podcast-1.0.dtd"}
-# Namespaces whose `item`/`entry` feedparser treats as entries (RSS 0.9x/1.0/2.0 and Atom), so both passes count alike.
+# Namespaces whose `item`/`entry` feedparser treats as entries (RSS 0.9x/1.0/2.0 and Atom), so scan and feedparser count alike.
 FEED_NAMESPACES = {
     "http://www.w3.org/2005/atom",
     "http://purl.org/atom/ns#",
@@ -80,9 +85,11 @@ class Scan:
     people: list[Person] = field(default_factory=list)
     podcast_block: bool = False
     new_feed_url: str | None = None
-    # Defects forgiven while reading (see `recover`), and the repaired document feedparser should read then.
+    # Defects forgiven while reading (see `recover`), and the repaired document that was read then.
     notes: list[str] = field(default_factory=list)
     document: bytes | None = None
+    # The reader that rode along on the parse of the accepted document (see `scan`).
+    reader: ContentHandler | None = None
 
 
 def to_utf8(body: bytes, http_charset: str | None = None) -> bytes:
@@ -150,9 +157,7 @@ def recover(document: bytes) -> tuple[bytes, list[str]]:
 
     repaired = _ENTITY_REF.sub(entity, document)
     if repaired != document:
-        notes.append(
-            "HTML or undefined entities were read as text" + (f" ({', '.join(sorted(unknown)[:5])})" if unknown else "")
-        )
+        notes.append("HTML or undefined entities were read as text" + (f" ({', '.join(sorted(unknown)[:5])})" if unknown else ""))
     bare = _BARE_AMPERSAND.sub(b"&amp;", repaired)
     if bare != repaired:
         notes.append("bare ampersands were read as text")
@@ -166,29 +171,39 @@ def recover(document: bytes) -> tuple[bytes, list[str]]:
     return bare[:head] + body, notes
 
 
-def scan(document: bytes, url: str) -> Scan:
+def scan(document: bytes, url: str, reader: Callable[[], ContentHandler] | None = None) -> Scan:
     """Check `document` (UTF-8, from `to_utf8`) and collect its extras; relative URLs resolve against `url`.
 
-    A document that is not well-formed is repaired once (`recover`) where podcast apps would read it; the repair
-    is listed in `Scan.notes`. Raises HostileFeedError, NotAFeedError or MalformedFeedError.
+    `reader`, when given, makes a SAX handler that gets every event of the same parse (namespace-unaware:
+    `startElement`, `endElement`, `characters`); the one that read the accepted document is `Scan.reader`.
+    A document that is not well-formed is repaired once (`recover`) where podcast apps would read it, and read
+    again by a fresh reader; the repair is listed in `Scan.notes`. Raises HostileFeedError, NotAFeedError or
+    MalformedFeedError.
     """
     try:
-        return _scan(document, url)
+        return _scan(document, url, reader)
     except (MalformedFeedError, NotAFeedError):
         repaired, notes = recover(document)
         if not notes:
             raise
         # A defect recovery cannot fix is reported as the repaired document shows it (the one left to fix).
-        result = _scan(repaired, url)
+        result = _scan(repaired, url, reader)
         result.notes = notes
         result.document = repaired
         return result
 
 
-def _scan(document: bytes, url: str) -> Scan:
+def _scan(document: bytes, url: str, reader: Callable[[], ContentHandler] | None) -> Scan:
     handler = _Scanner(url)
+    passenger = reader() if reader is not None else None
     try:
-        defusedxml.sax.parseString(document, handler, forbid_dtd=False, forbid_entities=True, forbid_external=False)
+        defusedxml.sax.parseString(
+            document,
+            handler if passenger is None else _Tee(handler, passenger),
+            forbid_dtd=False,
+            forbid_entities=True,
+            forbid_external=False,
+        )
     except EntitiesForbidden as exc:
         raise HostileFeedError(
             f"refused: the feed declares the XML entity {exc.name!r} (entity declarations allow expansion and "
@@ -202,6 +217,7 @@ def _scan(document: bytes, url: str) -> Scan:
         hint = "; the feed looks truncated" if exc.getMessage() in ("no element found", "unclosed token") else ""
         raise MalformedFeedError(f"the feed is not well-formed XML ({where}: {exc.getMessage()}){hint}") from exc
     _check_root(handler.result.root, document)
+    handler.result.reader = passenger
     return handler.result
 
 
@@ -214,6 +230,53 @@ def _check_root(root: str | None, document: bytes) -> None:
         raise NotAFeedError("the response is not XML")
     if local not in FEED_ROOTS:
         raise NotAFeedError(f"expected an RSS or Atom feed, got a <{root}> document")
+
+
+def _entity_text(name: str) -> str:
+    """What a skipped entity reference (`&name;`, declared in an external DTD never read) reads as: see `recover`."""
+    codepoint = html.entities.name2codepoint.get(name)
+    return chr(codepoint) if codepoint is not None else f"&{name};"
+
+
+class _Tee(ContentHandler):
+    """Hands every event of the one parse to the scanner and to the reader riding along.
+
+    Text comes from expat in many pieces (one per line, per reference); it is joined and handed over once,
+    before the next tag: both handlers only ever join the pieces, and feedparser's per-piece work is its dearest.
+    """
+
+    def __init__(self, scanner: ContentHandler, reader: ContentHandler) -> None:
+        super().__init__()
+        self._scanner = scanner
+        self._reader = reader
+        self._text: list[str] = []
+        # Called by expat for every piece of text: the list's own append, no Python frame.
+        self.characters = self._text.append  # type: ignore[method-assign,assignment]
+
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802 (SAX API)
+        if self._text:
+            self._flush()
+        self._scanner.startElement(name, attrs)
+        self._reader.startElement(name, attrs)
+
+    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+        if self._text:
+            self._flush()
+        self._scanner.endElement(name)
+        self._reader.endElement(name)
+
+    def skippedEntity(self, name: str) -> None:  # noqa: N802 (SAX API)
+        self._text.append(_entity_text(name))
+
+    def endDocument(self) -> None:  # noqa: N802 (SAX API)
+        if self._text:
+            self._flush()
+
+    def _flush(self) -> None:
+        text = "".join(self._text)
+        self._text.clear()
+        self._scanner.characters(text)
+        self._reader.characters(text)
 
 
 def _group(attrs: AttributesImpl) -> str:
@@ -272,6 +335,9 @@ class _Scanner(ContentHandler):
     def characters(self, content: str) -> None:
         if self._text is not None:
             self._text.append(content)
+
+    def skippedEntity(self, name: str) -> None:  # noqa: N802 (SAX API)
+        self.characters(_entity_text(name))
 
     def _podcast_element(self, local: str, attrs: AttributesImpl) -> None:
         if self._item is not None and local in ("transcript", "chapters"):
