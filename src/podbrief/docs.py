@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podbrief_contracts import PARTITIONS, Event, dlq
+from podbrief_contracts import PARTITIONS, Event, all_topics, dlq
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import models_json_schema
 
@@ -83,9 +83,12 @@ def asyncapi(doc: ServiceDoc) -> str:
         [(model, "validation") for model in events.values()], ref_template="#/components/schemas/{model}"
     )
     channels = {model.topic: _channel(model) for model in events.values()}
+    # What the service cannot handle goes, as it arrived, to the topic's dead-letter twin, with the reason in headers.
+    channels.update({dlq(model.topic): _dead_letter_channel(model) for model in doc.consumes})
     operations = {
         **{f"{model.topic}:consume": _operation("receive", model) for model in doc.consumes},
         **{f"{model.topic}:produce": _operation("send", model) for model in doc.publishes},
+        **{f"{dlq(model.topic)}:produce": _operation("send", model, dlq(model.topic)) for model in doc.consumes},
     }
     spec = {
         "asyncapi": ASYNCAPI_VERSION,
@@ -95,7 +98,10 @@ def asyncapi(doc: ServiceDoc) -> str:
         "channels": channels,
         "operations": operations,
         "components": {
-            "messages": {name: _message(model) for name, model in events.items()},
+            "messages": {
+                **{name: _message(model) for name, model in events.items()},
+                **{f"{model.__name__}DeadLetter": _dead_letter_message(model) for model in doc.consumes},
+            },
             "schemas": definitions.get("$defs", {}),
         },
     }
@@ -114,11 +120,47 @@ def _channel(model: type[Event]) -> dict[str, Any]:
     }
 
 
-def _operation(action: str, model: type[Event]) -> dict[str, Any]:
+def _dead_letter_channel(model: type[Event]) -> dict[str, Any]:
+    topic = dlq(model.topic)
+    return {
+        "address": topic,
+        "description": (
+            f"`{model.topic}` records the service could not handle (malformed, or failing after its retries), each "
+            "published as it arrived (its bytes may be why: they need not match the schema) with the reason in the "
+            "record's headers. `podbrief dlq` lists and replays them."
+        ),
+        "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}DeadLetter"}},
+        "servers": [{"$ref": "#/servers/development"}],
+        "bindings": {"kafka": {"topic": topic, "partitions": all_topics()[topic], "bindingVersion": KAFKA_BINDING_VERSION}},
+    }
+
+
+def _dead_letter_message(model: type[Event]) -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "name": f"{model.__name__}DeadLetter",
+        "title": f"{model.__name__}, dead-lettered",
+        "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+        "headers": {
+            "type": "object",
+            "properties": {
+                "error": {**text, "description": "The failure, secrets in URLs redacted (at most 2,000 bytes)."},
+                "attempts": {**text, "description": "How many times the service tried (a decimal number)."},
+                "source_topic": {**text, "description": "The topic the record came from."},
+                "source_partition": {**text, "description": "Its partition (a decimal number)."},
+                "source_offset": {**text, "description": "Its offset there (a decimal number)."},
+            },
+            "required": ["error", "attempts", "source_topic", "source_partition", "source_offset"],
+        },
+    }
+
+
+def _operation(action: str, model: type[Event], topic: str | None = None) -> dict[str, Any]:
+    topic = topic or model.topic
     return {
         "action": action,
-        "channel": {"$ref": f"#/channels/{model.topic}"},
-        "messages": [{"$ref": f"#/channels/{model.topic}/messages/{model.__name__}"}],
+        "channel": {"$ref": f"#/channels/{topic}"},
+        "messages": [{"$ref": f"#/channels/{topic}/messages/{model.__name__}"}],
     }
 
 

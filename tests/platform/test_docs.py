@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from podbrief_contracts import dlq
 
 from podbrief.docs import SERVICES, generate
 
@@ -65,8 +67,25 @@ def test_an_asyncapi_document_receives_what_the_service_consumes_and_sends_what_
             assert payload["type"] == "object" and payload["properties"], payload["title"]
             done[operation["action"]].add((channel["address"], payload["title"]))
     assert done["receive"] == {(m.topic, m.__name__) for m in doc.consumes}
-    assert done["send"] == {(m.topic, m.__name__) for m in doc.publishes}
-    assert {channel["address"] for channel in spec["channels"].values()} == {m.topic for m in (*doc.consumes, *doc.publishes)}
+    # It also sends what it cannot handle to each consumed topic's dead-letter twin, as it arrived.
+    dead = {(dlq(m.topic), m.__name__) for m in doc.consumes}
+    assert done["send"] == {(m.topic, m.__name__) for m in doc.publishes} | dead
+    addresses = {m.topic for m in (*doc.consumes, *doc.publishes)} | {topic for topic, _ in dead}
+    assert {channel["address"] for channel in spec["channels"].values()} == addresses
+
+
+@pytest.mark.parametrize("doc", SERVICES, ids=lambda doc: doc.name)
+def test_dead_letter_messages_document_the_headers_the_consumer_loop_writes(doc):
+    import inspect
+
+    from podbrief_runtime.kafka import ConsumerLoop
+
+    written = set(re.findall(r'\("(\w+)", ', inspect.getsource(ConsumerLoop.dead_letter)))
+    assert written >= {"error", "attempts", "source_topic"}
+    spec = _spec(doc.name)
+    for m in doc.consumes:
+        message = spec["components"]["messages"][f"{m.__name__}DeadLetter"]
+        assert set(message["headers"]["properties"]) == written
 
 
 def test_the_committed_openapi_document_matches_the_app():
