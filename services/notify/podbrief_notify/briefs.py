@@ -6,19 +6,21 @@ import json
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from podbrief_runtime.store import Store
-from sqlalchemy import Row, and_, exists, func, insert, select
+from sqlalchemy import Row, and_, exists, func, insert, null, select
 from sqlalchemy.orm import Session
+from threadpoolctl import ThreadpoolController
 
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import Gone, NotFound
-from podbrief_notify.insights import describe, shows_per_cluster
+from podbrief_notify.insights import by_ids, describe, shows_per_cluster
 from podbrief_notify.interest_vectors import for_ranking
 from podbrief_notify.keys import new_delivery_id
 from podbrief_notify.ranking import Pool, Tastes, Weights, pairwise, score, taste_parts
@@ -41,6 +43,8 @@ from podbrief_notify.tables import (
 from podbrief_notify.webhooks import active_webhooks
 
 EVENT_BRIEF_READY = "brief.ready"
+
+_R = TypeVar("_R", Row[Any], "Candidate")
 
 
 @dataclass(frozen=True)
@@ -79,24 +83,80 @@ def discover_mode(user: Row[Any]) -> str:
     return str(user.discover or ("mix" if user.interests else "off"))
 
 
+class Candidate(NamedTuple):
+    """What ranking reads of a candidate insight: no text or JSON columns (the few chosen are read in full for the
+    brief, `insights.by_ids`). A plain tuple: a brief reads each field of a few hundred of them."""
+
+    insight_id: str
+    cluster_id: str
+    feed_id: str
+    episode_id: str
+    score: float
+    embedding: bytes
+    dated: datetime  # when its age counts from: the episode's publication, else the insight's arrival
+    face_insight_id: str | None  # its idea's face (None without a cluster row)
+    shows: int | None  # how many shows said its idea, where read with it (`with_shows`)
+
+
+def _candidate_columns(with_shows: bool) -> tuple[Any, ...]:
+    """The columns of a `Candidate` (its `shows` NULL unless `with_shows`)."""
+    member = insights.alias("member")
+    shows = (
+        select(func.count(func.distinct(member.c.feed_id))).where(member.c.cluster_id == insights.c.cluster_id).scalar_subquery()
+        if with_shows
+        else null()
+    )
+    return (
+        insights.c.insight_id,
+        insights.c.cluster_id,
+        insights.c.feed_id,
+        insights.c.episode_id,
+        insights.c.score,
+        insights.c.embedding,
+        func.coalesce(insights.c.published_at, insights.c.created_at, type_=insights.c.created_at.type).label("dated"),
+        clusters.c.face_insight_id,
+        shows.label("shows"),
+    )
+
+
+_RANKED = {with_shows: _candidate_columns(with_shows) for with_shows in (False, True)}
+
+
 def candidates(session: Session, user_id: str, now: datetime, days: float) -> list[Row[Any]]:
     """Insights from the user's feeds, recent, whose idea (cluster) was never sent to the user; one per cluster."""
-    return _unsent(session, user_id, subscribed_feed_ids(session, user_id), now, days)
+    feed_ids = subscribed_feed_ids(session, user_id)
+    return _one_per_idea(_recent(session, user_id, feed_ids, now, days, (insights, clusters.c.face_insight_id)))
 
 
-def _unsent(session: Session, user_id: str, feed_ids: Collection[str], now: datetime, days: float) -> list[Row[Any]]:
-    """Recent insights of `feed_ids` whose idea (cluster) was never sent to the user; one per cluster."""
+def _unsent(
+    session: Session, user_id: str, feed_ids: Collection[str], now: datetime, days: float, with_shows: bool = False
+) -> list[Candidate]:
+    """Recent insights of `feed_ids` whose idea (cluster) was never sent to the user; one per cluster. With
+    `with_shows`, each says how many shows said its idea (one index lookup per row: worth it for the reader's own
+    shows, whose candidates are nearly all ranked, not for the catalog's)."""
+    return _one_per_idea([Candidate._make(r) for r in _recent(session, user_id, feed_ids, now, days, _RANKED[with_shows])])
+
+
+def _recent(
+    session: Session, user_id: str, feed_ids: Collection[str], now: datetime, days: float, columns: tuple[Any, ...]
+) -> Sequence[Row[Any]]:
+    """`columns` of the recent insights of `feed_ids` whose idea was never sent to the user, oldest first (the
+    columns of `clusters` come from the insight's cluster row, if any)."""
     if not feed_ids:
         return []
     already_sent = exists().where(and_(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id == insights.c.cluster_id))
-    rows = session.execute(
-        select(insights, clusters.c.face_insight_id)
+    return session.execute(
+        select(*columns)
         .outerjoin(clusters, clusters.c.cluster_id == insights.c.cluster_id)
         .where(insights.c.feed_id.in_(list(feed_ids)), insights.c.created_at >= now - timedelta(days=days), ~already_sent)
         .order_by(insights.c.created_at, insights.c.insight_id)
     ).all()
-    # One phrasing per idea: the cluster's face when the user's feeds have it, else the best-scored one.
-    best: dict[str, Row[Any]] = {}
+
+
+def _one_per_idea(rows: Sequence[_R]) -> list[_R]:
+    """One phrasing per idea: the cluster's face when the user's feeds have it, else the best-scored one (the first
+    of equals); in the order each idea first appears."""
+    best: dict[str, _R] = {}
     for row in rows:
         current = best.get(row.cluster_id)
         if current is None or _preferred(row, current):
@@ -115,15 +175,24 @@ def shows_turned_down(session: Session, user_id: str, followed: Collection[str])
     )
 
 
-def _preferred(row: Row[Any], current: Row[Any]) -> bool:
+def _preferred(row: Any, current: Any) -> bool:
     is_face, was_face = row.insight_id == row.face_insight_id, current.insight_id == current.face_insight_id
     if is_face != was_face:
         return is_face
     return bool(row.score > current.score)
 
 
-def _vectors(rows: list[Row[Any]]) -> np.ndarray:
-    return np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+def _vectors(rows: list[Candidate]) -> np.ndarray:
+    """The rows' embeddings (all of one size) as a fresh (N, D) float32 array."""
+    if not rows:
+        return np.zeros((0, 0), np.float32)
+    return np.frombuffer(b"".join([r.embedding for r in rows]), dtype=np.float32).reshape(len(rows), -1).copy()
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries loaded (numpy's), found once: a limit on them then costs microseconds, not a library scan."""
+    return ThreadpoolController().select(user_api="blas")
 
 
 def tastes_for(session: Session, user: Row[Any], interests: np.ndarray, dim: int) -> Tastes:
@@ -155,14 +224,26 @@ def draft(
     their interests: `only` fills the brief from them; `mix` keeps the reader's own shows first and gives at most
     `discovery.slots` items to them (an empty slot, or one whose own item matches an interest clearly worse); for a
     reader who follows no show yet, `mix` is `only`.
+
+    BLAS runs on one thread meanwhile: its products here are small, and threads of its own only contend with the
+    process's other work (several times slower on a busy machine). The limit is process-wide (OpenBLAS's pool is), so
+    numpy's other products in the process share it while a draft runs; threadpoolctl lets one thread at a time set it,
+    and torch's own BLAS (the embedding model) is not among the libraries limited.
     """
+    with _blas().limit(limits=1):
+        return _draft(session, user, embedder, now, options)
+
+
+def _draft(
+    session: Session, user: Row[Any], embedder: Embedder | None, now: datetime, options: BriefOptions
+) -> list[dict[str, Any]]:
     followed = subscribed_feed_ids(session, user.id)
     mode = discover_mode(user)
     if mode == "mix" and not followed:
         mode = "only"  # nothing of the reader's own to keep first: the catalog fills the brief
-    own = [] if mode == "only" else _unsent(session, user.id, followed, now, options.candidate_days)
+    own = [] if mode == "only" else _unsent(session, user.id, followed, now, options.candidate_days, with_shows=True)
     catalog_urls = _catalog_urls(session)  # one read: a removal racing this build cannot split ids from URLs
-    found: list[Row[Any]] = []
+    found: list[Candidate] = []
     if mode != "off" and user.interests:
         scanned = set(catalog_urls) - set(followed) - shows_turned_down(session, user.id, followed)
         own_ideas = {r.cluster_id for r in own}
@@ -179,13 +260,13 @@ def draft(
     if not rows:
         return []
     is_own = np.array([i < len(own) for i in range(len(rows))], dtype=bool)
-    shows = shows_per_cluster(session, (r.cluster_id for r in rows))
+    shows = shows_per_cluster(session, (r.cluster_id for r in found))  # (read with the reader's own candidates)
     episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
     pool = Pool(
         embeddings=_vectors(rows),
         quality=np.array([r.score for r in rows], dtype=np.float32),
-        age_hours=np.array([(now - (r.published_at or r.created_at)).total_seconds() / 3600 for r in rows], dtype=np.float32),
-        shows=np.array([shows.get(r.cluster_id, 1) for r in rows]),
+        age_hours=np.array([(now - r.dated).total_seconds() / 3600 for r in rows], dtype=np.float32),
+        shows=np.array([shows.get(r.cluster_id, 1) if r.shows is None else r.shows for r in rows]),
         episodes=np.array([episode_codes[r.episode_id] for r in rows]),
     )
     tastes = tastes_for(session, user, interests, dim)
@@ -203,7 +284,7 @@ def draft(
         picked, discovered = picked_own, []
     chosen = picked + discovered
     # Catalog shows are public: their links show for every reader.
-    items = describe(session, [rows[i] for i in chosen], set(followed) | set(catalog_urls))
+    items = describe(session, by_ids(session, [rows[i].insight_id for i in chosen]), set(followed) | set(catalog_urls))
     found_flags = [not is_own[i] for i in chosen]
     why = _reasons(tastes, user, pool, relevance, found_flags, chosen, options.discovery.min_match)
     out = []
@@ -213,7 +294,7 @@ def draft(
     return out
 
 
-def _most_relevant(rows: list[Row[Any]], interests: np.ndarray, dim: int, discovery: Discovery) -> list[Row[Any]]:
+def _most_relevant(rows: list[Candidate], interests: np.ndarray, dim: int, discovery: Discovery) -> list[Candidate]:
     """The catalog candidates worth ranking: in the reader's vector space, matching an interest at least `min_match`,
     at most `pool` of them (the best matches), so a large catalog costs a brief little."""
     rows = [r for r in rows if len(r.embedding) // 4 == dim]

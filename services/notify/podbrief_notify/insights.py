@@ -25,6 +25,7 @@ from podbrief_notify.tables import (
 )
 
 RELATED_PER_INSIGHT = 3
+_LINK_TARGET = insights.alias("target")  # built once: an alias proxies every column, which costs a call its time
 
 
 def timestamp_link(enclosure_url: str | None, start: float) -> str | None:
@@ -213,6 +214,14 @@ def shows_per_cluster(session: Session, cluster_ids: Iterable[str]) -> dict[str,
     return {cluster_id: count for cluster_id, count in rows}
 
 
+def by_ids(session: Session, ids: Sequence[str]) -> list[Row[Any]]:
+    """The full rows of the insights `ids`, in that order (an insight, once stored, is never changed or removed)."""
+    if not ids:
+        return []
+    found = {r.insight_id: r for r in session.execute(select(insights).where(insights.c.insight_id.in_(list(ids))))}
+    return [found[i] for i in ids]
+
+
 def describe(session: Session, rows: Sequence[Row[Any]], followed: Collection[str]) -> list[dict[str, Any]]:
     """The public view of insight rows for a reader who follows the feeds `followed`: show, episode, timestamp link,
     other shows, related insights.
@@ -246,7 +255,7 @@ def describe(session: Session, rows: Sequence[Row[Any]], followed: Collection[st
 def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]]:
     if not ids:
         return {}
-    target = insights.alias("target")
+    target = _LINK_TARGET
     found = session.execute(
         select(
             insight_links,
