@@ -174,7 +174,12 @@ async def test_following_from_the_brief_page_subscribes_and_removes_the_label(no
     assert [s["feed_url"] for s in subs] == [offered]
     # A feed the brief did not offer cannot be followed with its token.
     other = await notify.client.post(action, data={"feed_url": feed_url(99)})
-    assert other.status_code == 404
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    # A browser (the page's button) is answered with a page that says why, not with JSON.
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    refused = await notify.client.post(action, data={"feed_url": feed_url(99)}, headers=browser)
+    assert refused.status_code == 404 and refused.headers["content-type"].startswith("text/html")
+    assert "Could not follow this show" in refused.text and "offers no show with that feed" in refused.text
     await notify.consume(*[insight(t + " Newer.", feed=7, episode=30 + n) for n, t in enumerate(ON_SLEEP[:2])])
     later = await _brief(notify, auth)
     assert any(i["show"]["title"] == "Show 7" and not i["discovered"] for i in later["items"])

@@ -66,10 +66,10 @@ def subscribe_action(brief: dict[str, Any]) -> str | None:
     return "subscribe?token=" + url.split("/html?token=", 1)[1] if "/html?token=" in url else None
 
 
-def render_followed(show: str, brief_url: str | None, already: bool) -> str:
-    """The page a "Follow" button of a brief page answers with."""
+def render_followed(show: str, brief_url: str | None, already: bool, error: str | None = None) -> str:
+    """The page a "Follow" button of a brief page answers with (`error`: why following failed)."""
     style = Markup(_STYLE)  # noqa: S704 - our own stylesheet
-    return _env.get_template("followed.html").render(show=show, brief_url=brief_url, already=already, style=style)
+    return _env.get_template("followed.html").render(show=show, brief_url=brief_url, already=already, error=error, style=style)
 
 
 def who_and_where(item: dict[str, Any]) -> str:

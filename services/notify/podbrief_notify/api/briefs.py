@@ -24,7 +24,7 @@ from podbrief_notify.api.deps import (
 )
 from podbrief_notify.api.subscriptions import subscribe_user
 from podbrief_notify.context import Context
-from podbrief_notify.exceptions import Conflict, NotFound
+from podbrief_notify.exceptions import Conflict, NotFound, NotifyError
 from podbrief_notify.metrics import BRIEFS
 from podbrief_notify.render import PAGE_HEADERS, render_brief, render_followed
 from podbrief_notify.schemas import BriefDetail, BriefPublic, BriefsPublic
@@ -136,6 +136,17 @@ async def follow_from_brief(
 
     Only a show the brief offered can be followed this way (`feed_url` of an item's `subscribe`); the API's own
     `POST /v1/subscriptions` follows any feed."""
+    try:
+        return await _follow(brief_id, request, ctx, user_id, token)
+    except NotifyError as exc:
+        # The button is in a browser: an error is a page saying what went wrong, not JSON; API clients get JSON.
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        page = render_followed("", None, False, error=str(exc))
+        return HTMLResponse(page, status_code=exc.status, headers=PAGE_HEADERS)
+
+
+async def _follow(brief_id: str, request: Request, ctx: Ctx, user_id: str | None, token: str | None) -> HTMLResponse:
     # Who may follow is settled before the body is read, and the body is read only up to a small cap.
     row = await run_in_threadpool(brief_for_reader, ctx, user_id, brief_id, token)
     body = await read_capped(request, FORM_CAP, "the form")
