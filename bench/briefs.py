@@ -1,4 +1,4 @@
-"""Brief benchmarks: `briefs.draft` for every user (10,000 users < 10 s), and 2,000 webhook deliveries (>= 500/s).
+"""Brief benchmarks: the scheduler's `briefs.draft_many` for every user (10,000 < 10 s), 2,000 webhooks (>= 500/s).
 
 Briefs: `podbrief_notify.briefs.draft`, the production code path, for every user of a seeded notify store (a
 temporary SQLite file, or `--store-url` PostgreSQL): 5,000 insights (384-dim unit float32 vectors, random quality,
@@ -209,10 +209,15 @@ def _figures(users: int, seconds: float, per_user_ms: np.ndarray) -> dict[str, f
     }
 
 
-def bench_ranking(users: int, candidates: int, store_url: str | None = None, seed: int = 7) -> dict[str, Any]:
-    """Time `briefs.draft` for every user, one session each as the scheduler does, next to the bare candidate read."""
-    from podbrief_notify.briefs import BriefOptions, draft
+def bench_ranking(
+    users: int, candidates: int, store_url: str | None = None, seed: int = 7, sample: int = 1_000
+) -> dict[str, Any]:
+    """Time the scheduler's path, `briefs.draft_many` over every user in batches of `scheduler.BATCH` (one read
+    session a batch), next to `briefs.draft` per user (one session each, as the API drafts) and the bare candidate
+    read, both on the first `sample` users."""
+    from podbrief_notify.briefs import BriefOptions, draft, draft_many
     from podbrief_notify.interest_vectors import for_ranking
+    from podbrief_notify.scheduler import BATCH
     from podbrief_notify.storage import open_store
     from podbrief_notify.tables import insights, subscriptions
     from podbrief_notify.tables import users as users_table
@@ -232,7 +237,7 @@ def bench_ranking(users: int, candidates: int, store_url: str | None = None, see
         picked: dict[str, list[dict[str, Any]]] = {}
 
         def drafted(user_id: str) -> int:
-            # As Scheduler.run_once and briefs.build: a transaction per user, the user's row, then draft.
+            # As briefs.build (the API's POST /v1/briefs): a transaction per user, the user's row, then draft.
             with store.transaction() as session:
                 user = session.execute(select(users_table).where(users_table.c.id == user_id)).one()
                 items = draft(session, user, None, now, options)
@@ -249,6 +254,16 @@ def bench_ranking(users: int, candidates: int, store_url: str | None = None, see
                     ).all()
                 )
 
+        batched: dict[str, list[dict[str, Any]]] = {}
+
+        def drafted_batch(batch: list[str]) -> int:
+            # As Scheduler.run_once: one read session a batch, the users' rows, then draft_many.
+            with store.reading() as session:
+                found = {r.id: r for r in session.execute(select(users_table).where(users_table.c.id.in_(batch)))}
+                out = draft_many(session, [found[u] for u in batch], None, now, options)
+            batched.update(zip(batch, out, strict=True))
+            return sum(len(items) for items in out)
+
         # draft must rank by the stored vectors: no model here, and nothing ranked without its reader's interests.
         someone = next((u for u in user_ids if seeded["interests"][u]), None)
         if someone is not None:
@@ -262,16 +277,28 @@ def bench_ranking(users: int, candidates: int, store_url: str | None = None, see
             for user_id in user_ids[:20]:  # warm-up, not timed
                 candidate_read(user_id)
                 drafted(user_id)
-            base_seconds, base_ms, rows_read = _time_each(user_ids, candidate_read)
-            seconds, per_user_ms, items = _time_each(user_ids, drafted)
+            drafted_batch(user_ids[:BATCH])
+            sampled = user_ids[: max(1, min(sample, users))]
+            base_seconds, base_ms, rows_read = _time_each(sampled, candidate_read)
+            each_seconds, each_ms, _ = _time_each(sampled, drafted)
+            batches = [user_ids[k : k + BATCH] for k in range(0, len(user_ids), BATCH)]
+            started = time.perf_counter()
+            per_batch = [(drafted_batch(b), time.perf_counter()) for b in batches]
+            seconds = time.perf_counter() - started
+            ends = [started] + [t for _, t in per_batch]
+            per_user_ms = np.concatenate(
+                [np.full(len(b), (ends[n + 1] - ends[n]) * 1000 / len(b)) for n, b in enumerate(batches)]
+            )
+            items = sum(n for n, _ in per_batch)
         finally:
             logger.removeHandler(ranked_without)
             store.dispose()
 
     assert ranked_without.count == 0, f"{ranked_without.count} briefs ranked without their reader's interests"
-    assert len(picked) == users
+    assert len(batched) == users and len(picked) == len(sampled)
+    assert all(batched[u] == picked[u] for u in sampled), "draft_many differs from draft"
     for user_id in user_ids[:200]:
-        assert all(item["show"]["feed_id"] in seeded["follows"][user_id] for item in picked[user_id])
+        assert all(item["show"]["feed_id"] in seeded["follows"][user_id] for item in batched[user_id])
     return {
         "users": users,
         "candidates": candidates,
@@ -282,11 +309,21 @@ def bench_ranking(users: int, candidates: int, store_url: str | None = None, see
         "ideas": seeded["ideas"],
         "votes": seeded["votes"],
         "users_with_interests": sum(1 for k in seeded["interests"].values() if k),
-        "candidates_per_user": rows_read / users,
+        "candidates_per_user": rows_read / len(sampled),
         "items_per_user": items / users,
+        "batch": BATCH,
+        "sampled_users": len(sampled),
         **_figures(users, seconds, per_user_ms),
-        "baseline": {"what": "bare SQL read of each user's candidate rows", **_figures(users, base_seconds, base_ms)},
+        "per_reader_draft": {"what": "briefs.draft, one user a session", **_figures(len(sampled), each_seconds, each_ms)},
+        "baseline": {
+            "what": "bare SQL read of each user's candidate rows",
+            **_figures(len(sampled), base_seconds, base_ms),
+        },
     }
+
+
+def users_of(figures: dict[str, Any]) -> float:
+    return figures["users_per_s"] * figures["seconds"]
 
 
 class _Count(logging.Handler):
@@ -395,12 +432,13 @@ async def bench_deliveries(count: int, tmp: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2_000, help="users whose briefs are drafted (the target is for 10,000)")
+    parser.add_argument("--sample", type=int, default=1_000, help="users timed with draft per user and the bare read")
     parser.add_argument("--candidates", type=int, default=5_000, help="insights in the store, over 200 feeds")
     parser.add_argument("--deliveries", type=int, default=2_000)
     parser.add_argument("--store-url", help="a PostgreSQL database to draft on (in a schema of its own); default SQLite")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    ranking = bench_ranking(args.users, args.candidates, args.store_url)
+    ranking = bench_ranking(args.users, args.candidates, args.store_url, sample=args.sample)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("PODBRIEF_DATA_DIR", tmp)
         delivery = asyncio.run(bench_deliveries(args.deliveries, tmp))
@@ -410,19 +448,27 @@ def main() -> int:
     else:
         base = ranking["baseline"]
         print(
-            f"briefs: draft() for {args.users:,} users over {args.candidates:,} insights ({ranking['store']}, "
+            f"briefs: draft_many() in batches of {ranking['batch']} for {args.users:,} users (draft() and the bare read: "
+            f"the first {ranking['sampled_users']:,}) over {args.candidates:,} insights ({ranking['store']}, "
             f"OPENBLAS_NUM_THREADS {ranking['blas_threads']}, load average {ranking['load_average_1m']:.1f} on "
             f"{os.cpu_count()} CPUs; "
             f"{ranking['candidates_per_user']:.0f} candidates and {ranking['items_per_user']:.1f} items per user; "
             f"seeded in {ranking['seed_seconds']:.1f} s)"
         )
-        for name, r in (("draft (production path)", ranking), ("baseline: bare candidate read", base)):
+        each = ranking["per_reader_draft"]
+        for name, r in (
+            ("draft_many (scheduler's path)", ranking),
+            ("draft per user (API's path)", each),
+            ("baseline: bare candidate read", base),
+        ):
             print(
                 f"  {name:30s} {r['seconds']:7.2f} s  {r['users_per_s']:6.0f} users/s  "
                 f"p50 {r['ms_p50']:6.2f} ms  p99 {r['ms_p99']:6.2f} ms  -> 10,000 users {r['projected_seconds_10k']:6.1f} s"
             )
         print(
-            f"  draft / bare read: {ranking['seconds'] / base['seconds']:.1f}x; target for 10,000 users < {BRIEFS_TARGET_S:.0f} s"
+            f"  per user, draft_many / bare read: "
+            f"{ranking['seconds'] / users_of(ranking) / (base['seconds'] / users_of(base)):.2f}x, "
+            f"draft / bare read: {each['seconds'] / base['seconds']:.1f}x; target for 10,000 users < {BRIEFS_TARGET_S:.0f} s"
         )
         print(
             f"webhooks: {delivery['deliveries']} delivered in {delivery['seconds']:.2f} s "

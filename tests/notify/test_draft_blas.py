@@ -101,6 +101,10 @@ def _draft(store, user_id: str, draft=briefs.draft) -> list[dict]:
         return draft(session, user, None, NOW, OPTIONS)
 
 
+def _unlimited(session, user, embedder, now, options) -> list[dict]:
+    return briefs._draft_many(session, [user], embedder, now, options)[0]  # the same ranking, without the limit
+
+
 def test_draft_ranks_with_one_blas_thread_and_restores_the_setting(reader, monkeypatch):
     store, user_id = reader
     seen: list[list[int]] = []
@@ -122,7 +126,7 @@ def test_draft_ranks_the_same_as_with_blas_threads(reader):
     store, user_id = reader
     limited = _draft(store, user_id)
     with threadpool_limits(2, user_api="blas"):
-        unlimited = _draft(store, user_id, draft=briefs._draft)  # the same ranking, without the limit
+        unlimited = _draft(store, user_id, draft=_unlimited)
     assert limited == unlimited
     assert len(limited) == 16 and any(i["discovered"] for i in limited) and any(not i["discovered"] for i in limited)
     assert all(i["keywords"] and i["episode"]["people"] for i in limited)  # the chosen items are described in full

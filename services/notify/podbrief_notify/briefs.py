@@ -6,29 +6,28 @@ import json
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 from podbrief_runtime.store import Store
-from sqlalchemy import Row, and_, exists, func, insert, null, select
+from sqlalchemy import Row, case, exists, func, insert, null, select
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import Gone, NotFound
-from podbrief_notify.insights import by_ids, describe, shows_per_cluster
+from podbrief_notify.insights import by_ids, describe_many, shows_per_cluster
 from podbrief_notify.interest_vectors import for_ranking
 from podbrief_notify.keys import new_delivery_id
-from podbrief_notify.ranking import Pool, Tastes, Weights, pairwise, score, taste_parts
+from podbrief_notify.ranking import _MAX_PAIRWISE, Pool, Tastes, Weights, pairwise, score, taste_parts
 from podbrief_notify.ranking import select as select_picks
 from podbrief_notify.retention import PRUNED
 from podbrief_notify.schemas import BriefPublic
 from podbrief_notify.settings import Settings
-from podbrief_notify.subscriptions import subscribed_feed_ids
 from podbrief_notify.tables import (
     briefs,
     catalog,
@@ -38,13 +37,12 @@ from podbrief_notify.tables import (
     feedback,
     insights,
     sent_clusters,
+    subscriptions,
     users,
 )
 from podbrief_notify.webhooks import active_webhooks
 
 EVENT_BRIEF_READY = "brief.ready"
-
-_R = TypeVar("_R", Row[Any], "Candidate")
 
 
 @dataclass(frozen=True)
@@ -95,17 +93,11 @@ class Candidate(NamedTuple):
     embedding: bytes
     dated: datetime  # when its age counts from: the episode's publication, else the insight's arrival
     face_insight_id: str | None  # its idea's face (None without a cluster row)
-    shows: int | None  # how many shows said its idea, where read with it (`with_shows`)
+    shows: int | None  # how many shows said its idea, where read with it (the reader's own shows)
 
 
-def _candidate_columns(with_shows: bool) -> tuple[Any, ...]:
-    """The columns of a `Candidate` (its `shows` NULL unless `with_shows`)."""
-    member = insights.alias("member")
-    shows = (
-        select(func.count(func.distinct(member.c.feed_id))).where(member.c.cluster_id == insights.c.cluster_id).scalar_subquery()
-        if with_shows
-        else null()
-    )
+def _candidate_columns(shows: Any) -> tuple[Any, ...]:
+    """The columns of a `Candidate`, `shows` the expression of its show count."""
     return (
         insights.c.insight_id,
         insights.c.cluster_id,
@@ -119,74 +111,12 @@ def _candidate_columns(with_shows: bool) -> tuple[Any, ...]:
     )
 
 
-_RANKED = {with_shows: _candidate_columns(with_shows) for with_shows in (False, True)}
-
-
-def candidates(session: Session, user_id: str, now: datetime, days: float) -> list[Row[Any]]:
-    """Insights from the user's feeds, recent, whose idea (cluster) was never sent to the user; one per cluster."""
-    feed_ids = subscribed_feed_ids(session, user_id)
-    return _one_per_idea(_recent(session, user_id, feed_ids, now, days, (insights, clusters.c.face_insight_id)))
-
-
-def _unsent(
-    session: Session, user_id: str, feed_ids: Collection[str], now: datetime, days: float, with_shows: bool = False
-) -> list[Candidate]:
-    """Recent insights of `feed_ids` whose idea (cluster) was never sent to the user; one per cluster. With
-    `with_shows`, each says how many shows said its idea (one index lookup per row: worth it for the reader's own
-    shows, whose candidates are nearly all ranked, not for the catalog's)."""
-    return _one_per_idea([Candidate._make(r) for r in _recent(session, user_id, feed_ids, now, days, _RANKED[with_shows])])
-
-
-def _recent(
-    session: Session, user_id: str, feed_ids: Collection[str], now: datetime, days: float, columns: tuple[Any, ...]
-) -> Sequence[Row[Any]]:
-    """`columns` of the recent insights of `feed_ids` whose idea was never sent to the user, oldest first (the
-    columns of `clusters` come from the insight's cluster row, if any)."""
-    if not feed_ids:
-        return []
-    already_sent = exists().where(and_(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id == insights.c.cluster_id))
-    return session.execute(
-        select(*columns)
-        .outerjoin(clusters, clusters.c.cluster_id == insights.c.cluster_id)
-        .where(insights.c.feed_id.in_(list(feed_ids)), insights.c.created_at >= now - timedelta(days=days), ~already_sent)
-        .order_by(insights.c.created_at, insights.c.insight_id)
-    ).all()
-
-
-def _one_per_idea(rows: Sequence[_R]) -> list[_R]:
-    """One phrasing per idea: the cluster's face when the user's feeds have it, else the best-scored one (the first
-    of equals); in the order each idea first appears."""
-    best: dict[str, _R] = {}
-    for row in rows:
-        current = best.get(row.cluster_id)
-        if current is None or _preferred(row, current):
-            best[row.cluster_id] = row
-    return list(best.values())
-
-
-def shows_turned_down(session: Session, user_id: str, followed: Collection[str]) -> set[str]:
-    """Shows the reader does not follow and voted an insight of down: never discovered for them again."""
-    return set(
-        session.execute(
-            select(insights.c.feed_id)
-            .join(feedback, feedback.c.insight_id == insights.c.insight_id)
-            .where(feedback.c.user_id == user_id, feedback.c.vote == "down", insights.c.feed_id.not_in(list(followed)))
-        ).scalars()
+def _shows_said() -> Any:
+    """How many shows said the insight's idea (a correlated count over its cluster)."""
+    member = insights.alias("member")
+    return (
+        select(func.count(func.distinct(member.c.feed_id))).where(member.c.cluster_id == insights.c.cluster_id).scalar_subquery()
     )
-
-
-def _preferred(row: Any, current: Any) -> bool:
-    is_face, was_face = row.insight_id == row.face_insight_id, current.insight_id == current.face_insight_id
-    if is_face != was_face:
-        return is_face
-    return bool(row.score > current.score)
-
-
-def _vectors(rows: list[Candidate]) -> np.ndarray:
-    """The rows' embeddings (all of one size) as a fresh (N, D) float32 array."""
-    if not rows:
-        return np.zeros((0, 0), np.float32)
-    return np.frombuffer(b"".join([r.embedding for r in rows]), dtype=np.float32).reshape(len(rows), -1).copy()
 
 
 @cache
@@ -195,16 +125,22 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController().select(user_api="blas")
 
 
-def tastes_for(session: Session, user: Row[Any], interests: np.ndarray, dim: int) -> Tastes:
-    """The user's interests (rows of `for_ranking`) and votes as a one-user `Tastes`; voted insights of another size
-    (another model) are left out."""
-    votes = session.execute(
-        select(feedback.c.vote, insights.c.embedding)
+def _votes(session: Session, user_ids: Collection[str]) -> dict[str, list[tuple[str, bytes]]]:
+    """Each user's votes as (vote, the voted insight's embedding), in the order of the voted insights' ids."""
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for row in session.execute(
+        select(feedback.c.user_id, feedback.c.vote, insights.c.embedding)
         .join(insights, insights.c.insight_id == feedback.c.insight_id)
-        .where(feedback.c.user_id == user.id)
-    ).all()
+        .where(feedback.c.user_id.in_(list(user_ids)))
+        .order_by(feedback.c.user_id, feedback.c.insight_id)
+    ):
+        out.setdefault(row.user_id, []).append((row.vote, row.embedding))
+    return out
+
+
+def _tastes(votes: list[tuple[str, bytes]], interests: np.ndarray, dim: int) -> Tastes:
     voted = {
-        vote: [v for v in (np.frombuffer(row.embedding, np.float32) for row in votes if row.vote == vote) if v.shape[0] == dim]
+        vote: [v for v in (np.frombuffer(blob, np.float32) for kind, blob in votes if kind == vote) if v.shape[0] == dim]
         for vote in ("up", "down")
     }
     vectors = np.vstack([interests.astype(np.float32), *voted["up"], *voted["down"]]).reshape(-1, dim)
@@ -230,79 +166,276 @@ def draft(
     numpy's other products in the process share it while a draft runs; threadpoolctl lets one thread at a time set it,
     and torch's own BLAS (the embedding model) is not among the libraries limited.
     """
+    return draft_many(session, [user], embedder, now, options)[0]
+
+
+def draft_many(
+    session: Session, users: Sequence[Row[Any]], embedder: Embedder | None, now: datetime, options: BriefOptions
+) -> list[list[dict[str, Any]]]:
+    """Each of `users`' `draft`, drafted together (the scheduler's batches; `draft` is a batch of one): the candidates of all
+    their shows and the catalog are read once, their subscriptions, votes and what was sent to them in one query
+    each, the chosen items described at once, and (where cheaper than a matrix per reader) the candidates'
+    similarities computed once for all of them. One BLAS thread, as `draft`."""
     with _blas().limit(limits=1):
-        return _draft(session, user, embedder, now, options)
+        return _draft_many(session, users, embedder, now, options)
 
 
-def _draft(
-    session: Session, user: Row[Any], embedder: Embedder | None, now: datetime, options: BriefOptions
-) -> list[dict[str, Any]]:
-    followed = subscribed_feed_ids(session, user.id)
-    mode = discover_mode(user)
-    if mode == "mix" and not followed:
-        mode = "only"  # nothing of the reader's own to keep first: the catalog fills the brief
-    own = [] if mode == "only" else _unsent(session, user.id, followed, now, options.candidate_days, with_shows=True)
-    catalog_urls = _catalog_urls(session)  # one read: a removal racing this build cannot split ids from URLs
-    found: list[Candidate] = []
-    if mode != "off" and user.interests:
-        scanned = set(catalog_urls) - set(followed) - shows_turned_down(session, user.id, followed)
-        own_ideas = {r.cluster_id for r in own}
-        found = [r for r in _unsent(session, user.id, scanned, now, options.candidate_days) if r.cluster_id not in own_ideas]
-    if not own and not found:
-        return []
-    # Insights embedded by different models cannot be compared; keep the common space (the reader's own shows' first).
-    dim = Counter(len(r.embedding) // 4 for r in (own or found)).most_common(1)[0][0]
-    own = [r for r in own if len(r.embedding) // 4 == dim]
-    interests = for_ranking(user, embedder, dim)
-    if found:  # (found only for a reader with interests)
-        found = _most_relevant(found, interests, dim, options.discovery)
-    rows = own + found
-    if not rows:
-        return []
-    is_own = np.array([i < len(own) for i in range(len(rows))], dtype=bool)
-    shows = shows_per_cluster(session, (r.cluster_id for r in found))  # (read with the reader's own candidates)
-    episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
-    pool = Pool(
-        embeddings=_vectors(rows),
-        quality=np.array([r.score for r in rows], dtype=np.float32),
-        age_hours=np.array([(now - r.dated).total_seconds() / 3600 for r in rows], dtype=np.float32),
-        shows=np.array([shows.get(r.cluster_id, 1) if r.shows is None else r.shows for r in rows]),
-        episodes=np.array([episode_codes[r.episode_id] for r in rows]),
-    )
-    tastes = tastes_for(session, user, interests, dim)
-    scores = score(pool, tastes, options.weights)
-    relevance = taste_parts(pool, tastes)[0][0]
-    discoverable = ~is_own & (relevance >= options.discovery.min_match)
-    size = user.brief_size
-    similarity = pairwise(pool)
-    picked_own = _pick(scores, is_own, pool, size, options.weights, similarity)
-    if mode == "only":
-        picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights, similarity)
-    elif mode == "mix":
-        picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options, similarity)
-    else:
-        picked, discovered = picked_own, []
-    chosen = picked + discovered
-    # Catalog shows are public: their links show for every reader.
-    items = describe(session, by_ids(session, [rows[i].insight_id for i in chosen]), set(followed) | set(catalog_urls))
-    found_flags = [not is_own[i] for i in chosen]
-    why = _reasons(tastes, user, pool, relevance, found_flags, chosen, options.discovery.min_match)
-    out = []
-    for n, (item, i) in enumerate(zip(items, chosen, strict=True), start=1):
-        offer = _subscribe_offer(options.base_url, catalog_urls[rows[i].feed_id]) if i in discovered else None
-        out.append({**item, "rank": n, "discovered": i in discovered, "subscribe": offer, "why": why[n - 1]})
+def _by_user(rows: Iterable[Row[Any]]) -> dict[str, list[Any]]:
+    """(user id, value) rows as {user id: [values]}, in the rows' order."""
+    out: dict[str, list[Any]] = {}
+    for user_id, value in rows:
+        out.setdefault(user_id, []).append(value)
     return out
 
 
-def _most_relevant(rows: list[Candidate], interests: np.ndarray, dim: int, discovery: Discovery) -> list[Candidate]:
+class _Shared:
+    """The batch's candidates: every recent insight of the shows any of its readers ranks, oldest first (ties by id),
+    with what ranking reads of each as arrays; a reader's candidates are a subsequence."""
+
+    def __init__(self, rows: list[Candidate], now: datetime) -> None:
+        self.rows = rows
+        by_feed: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_feed.setdefault(r.feed_id, []).append(i)
+        self.by_feed = {f: np.array(idx, dtype=np.int64) for f, idx in by_feed.items()}
+        self.code = {c: n for n, c in enumerate(dict.fromkeys(r.cluster_id for r in rows))}
+        self.codes = np.array([self.code[r.cluster_id] for r in rows], dtype=np.int64)
+        self.is_face = np.array([r.insight_id == r.face_insight_id for r in rows], dtype=bool)
+        self.score = np.array([r.score for r in rows], dtype=np.float64)
+        self.dim_of = [len(r.embedding) // 4 for r in rows]
+        self.dims = np.array(self.dim_of, dtype=np.int64)
+        self.quality = np.array([r.score for r in rows], dtype=np.float32)
+        self.age_hours = np.array([(now - r.dated).total_seconds() / 3600 for r in rows], dtype=np.float32)
+        self._vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def codes_of(self, cluster_ids: Iterable[str]) -> np.ndarray:
+        """The codes of those of `cluster_ids` among the candidates."""
+        return np.array([self.code[c] for c in cluster_ids if c in self.code], dtype=np.int64)
+
+    def unsent(self, feed_ids: Collection[str], sent: np.ndarray) -> np.ndarray:
+        """One reader's candidates, as indices: those of `feed_ids` whose idea's code is not in `sent` (never sent to
+        the reader), one phrasing per idea (the idea's face, else the first of the best-scored), in the order each idea
+        first appears."""
+        lists = [self.by_feed[f] for f in feed_ids if f in self.by_feed]
+        if not lists:
+            return np.zeros(0, dtype=np.int64)
+        idx = np.sort(np.concatenate(lists)) if len(lists) > 1 else lists[0]
+        if sent.size:
+            idx = idx[~np.isin(self.codes[idx], sent)]
+        if not idx.size:
+            return idx
+        ideas = self.codes[idx]
+        best = np.lexsort((np.arange(idx.size), -self.score[idx], ~self.is_face[idx], ideas))
+        firsts = np.ones(idx.size, dtype=bool)
+        firsts[1:] = ideas[best][1:] != ideas[best][:-1]
+        chosen = best[firsts]  # one per idea, by idea code
+        _, appears = np.unique(ideas, return_index=True)  # where each idea (by code) first appears
+        return idx[chosen[np.argsort(appears, kind="stable")]]
+
+    def vectors(self, idx: Sequence[int] | np.ndarray, dim: int) -> np.ndarray:
+        """The embeddings (all of size `dim`) of the rows `idx`, as a fresh (N, dim) float32 array."""
+        if dim not in self._vectors:
+            of_dim = np.flatnonzero(self.dims == dim)
+            at = np.full(len(self.rows), -1, dtype=np.int64)
+            at[of_dim] = np.arange(len(of_dim))
+            blob = b"".join([self.rows[i].embedding for i in of_dim.tolist()])
+            self._vectors[dim] = (np.frombuffer(blob, dtype=np.float32).reshape(len(of_dim), dim).copy(), at)
+        table, at = self._vectors[dim]
+        return table[at[np.asarray(idx, dtype=np.int64)]]
+
+
+@dataclass
+class _Reader:
+    """One reader's part of a batch, between its steps."""
+
+    user: Row[Any]
+    mode: str
+    followed: list[str]
+    rows: list[int]  # indices into the batch's candidates: the reader's own first, then the discovered ones
+    own: int  # how many of `rows` are the reader's own
+    dim: int
+    interests: np.ndarray
+
+
+def _draft_many(
+    session: Session, users: Sequence[Row[Any]], embedder: Embedder | None, now: datetime, options: BriefOptions
+) -> list[list[dict[str, Any]]]:
+    if not users:
+        return []
+    ids = list(dict.fromkeys(u.id for u in users))
+    follows = _by_user(
+        session.execute(select(subscriptions.c.user_id, subscriptions.c.feed_id).where(subscriptions.c.user_id.in_(ids)))
+    )
+    modes: list[str] = []
+    for user in users:
+        mode = discover_mode(user)
+        if mode == "mix" and not follows.get(user.id):
+            mode = "only"  # nothing of the reader's own to keep first: the catalog fills the brief
+        modes.append(mode)
+    catalog_urls = _catalog_urls(session)  # one read: a removal racing this build cannot split ids from URLs
+    discovering = {u.id for u, mode in zip(users, modes, strict=True) if mode != "off" and u.interests}
+    own_feeds = {f for u, mode in zip(users, modes, strict=True) if mode != "only" for f in follows.get(u.id, [])}
+    feed_ids = own_feeds | (set(catalog_urls) if discovering else set())
+    cutoff = now - timedelta(days=options.candidate_days)
+    shared = _Shared(_shared_candidates(session, feed_ids, own_feeds, cutoff), now)
+    sent = _by_user(
+        session.execute(
+            select(sent_clusters.c.user_id, sent_clusters.c.cluster_id).where(
+                sent_clusters.c.user_id.in_(ids),
+                # (only ideas with a recent insight can be among the candidates)
+                exists().where(insights.c.cluster_id == sent_clusters.c.cluster_id, insights.c.created_at >= cutoff),
+            )
+        )
+        if shared.rows
+        else []
+    )
+    turned_down = _by_user(
+        session.execute(
+            select(feedback.c.user_id, insights.c.feed_id)
+            .join(feedback, feedback.c.insight_id == insights.c.insight_id)
+            .where(feedback.c.user_id.in_(list(discovering)), feedback.c.vote == "down")
+        )
+        if discovering
+        else []
+    )
+    readers: list[_Reader | None] = []
+    for user, mode in zip(users, modes, strict=True):
+        followed = follows.get(user.id, [])
+        sent_to = shared.codes_of(sent.get(user.id, ()))
+        mine = shared.unsent(followed, sent_to) if mode != "only" else np.zeros(0, dtype=np.int64)
+        own = mine.tolist()
+        found: list[int] = []
+        if user.id in discovering:
+            down = set(turned_down.get(user.id, ())) - set(followed)
+            scanned = set(catalog_urls) - set(followed) - down
+            others = shared.unsent(scanned, sent_to)
+            found = others[~np.isin(shared.codes[others], shared.codes[mine])].tolist()
+        if not own and not found:
+            readers.append(None)
+            continue
+        # Insights embedded by different models cannot be compared; keep the common space (the reader's own shows' first).
+        dim = Counter(shared.dim_of[i] for i in (own or found)).most_common(1)[0][0]
+        own = [i for i in own if shared.dim_of[i] == dim]
+        interests = for_ranking(user, embedder, dim)
+        if found:  # (found only for a reader with interests)
+            found = _most_relevant(shared, found, interests, dim, options.discovery)
+        rows = own + found
+        readers.append(_Reader(user, mode, followed, rows, len(own), dim, interests) if rows else None)
+    live = [r for r in readers if r is not None]
+    if not live:
+        return [[] for _ in users]
+    # The shows of each discovered idea (the reader's own candidates were read with theirs).
+    shows = shows_per_cluster(
+        session, {shared.rows[i].cluster_id for r in live for i in r.rows[r.own :] if shared.rows[i].shows is None}
+    )
+    votes = _votes(session, {r.user.id for r in live})
+    similarities = _similarities(shared, live)
+    picks: list[tuple[list[int], list[int]]] = []
+    ranked: list[tuple[Pool, Tastes, np.ndarray]] = []
+    for reader in live:
+        rows = [shared.rows[i] for i in reader.rows]
+        episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
+        index = np.array(reader.rows, dtype=np.int64)
+        pool = Pool(
+            embeddings=shared.vectors(index, reader.dim),
+            quality=shared.quality[index],
+            age_hours=shared.age_hours[index],
+            shows=np.array([shows.get(r.cluster_id, 1) if r.shows is None else r.shows for r in rows]),
+            episodes=np.array([episode_codes[r.episode_id] for r in rows]),
+        )
+        is_own = np.arange(len(rows)) < reader.own
+        tastes = _tastes(votes.get(reader.user.id, []), reader.interests, reader.dim)
+        scores = score(pool, tastes, options.weights)
+        relevance = taste_parts(pool, tastes)[0][0]
+        discoverable = ~is_own & (relevance >= options.discovery.min_match)
+        size = reader.user.brief_size
+        similarity = similarities(reader, pool)
+        picked_own = _pick(scores, is_own, pool, size, options.weights, similarity)
+        if reader.mode == "only":
+            picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights, similarity)
+        elif reader.mode == "mix":
+            picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options, similarity)
+        else:
+            picked, discovered = picked_own, []
+        picks.append((picked, discovered))
+        ranked.append((pool, tastes, relevance))
+    chosen_ids = [shared.rows[reader.rows[i]].insight_id for reader, (p, d) in zip(live, picks, strict=True) for i in p + d]
+    full = dict(zip(chosen_ids, by_ids(session, chosen_ids), strict=True))
+    # Catalog shows are public: their links show for every reader.
+    described = describe_many(
+        session,
+        [
+            ([full[shared.rows[reader.rows[i]].insight_id] for i in p + d], set(reader.followed) | set(catalog_urls))
+            for reader, (p, d) in zip(live, picks, strict=True)
+        ],
+    )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for reader, (picked, discovered), (pool, tastes, relevance), items in zip(live, picks, ranked, described, strict=True):
+        chosen = picked + discovered
+        found_flags = [i >= reader.own for i in chosen]
+        why = _reasons(tastes, reader.user, pool, relevance, found_flags, chosen, options.discovery.min_match)
+        brief = []
+        for n, (item, i) in enumerate(zip(items, chosen, strict=True), start=1):
+            row = shared.rows[reader.rows[i]]
+            offer = _subscribe_offer(options.base_url, catalog_urls[row.feed_id]) if i in discovered else None
+            brief.append({**item, "rank": n, "discovered": i in discovered, "subscribe": offer, "why": why[n - 1]})
+        out[id(reader)] = brief
+    return [[] if r is None else out[id(r)] for r in readers]
+
+
+def _shared_candidates(
+    session: Session, feed_ids: Collection[str], counted: Collection[str], cutoff: datetime
+) -> list[Candidate]:
+    """`Candidate`s of the recent insights of `feed_ids`, oldest first (ties by id), whatever was sent to whom; with
+    their shows counted where the feed is in `counted` (the readers' own shows, whose candidates are nearly all
+    ranked: one index lookup per row is worth it there, not for the catalog's), else None."""
+    if not feed_ids:
+        return []
+    shows = _shows_said()
+    if counted != feed_ids:
+        shows = case((insights.c.feed_id.in_(list(counted)), shows), else_=null()) if counted else null()
+    rows = session.execute(
+        select(*_candidate_columns(shows))
+        .outerjoin(clusters, clusters.c.cluster_id == insights.c.cluster_id)
+        .where(insights.c.feed_id.in_(list(feed_ids)), insights.c.created_at >= cutoff)
+        .order_by(insights.c.created_at, insights.c.insight_id)
+    ).all()
+    return [Candidate._make(r) for r in rows]
+
+
+def _most_relevant(shared: _Shared, rows: list[int], interests: np.ndarray, dim: int, discovery: Discovery) -> list[int]:
     """The catalog candidates worth ranking: in the reader's vector space, matching an interest at least `min_match`,
     at most `pool` of them (the best matches), so a large catalog costs a brief little."""
-    rows = [r for r in rows if len(r.embedding) // 4 == dim]
+    rows = [i for i in rows if shared.dim_of[i] == dim]
     if not rows or interests.shape[0] == 0 or interests.shape[1] != dim:
         return []
-    best = (_vectors(rows) @ interests.T.astype(np.float32)).max(axis=1)
+    best = (shared.vectors(rows, dim) @ interests.T.astype(np.float32)).max(axis=1)
     order = [int(i) for i in np.argsort(-best, kind="stable") if best[i] >= discovery.min_match]
     return [rows[i] for i in order[: discovery.pool]]
+
+
+def _similarities(shared: _Shared, readers: list[_Reader]) -> Callable[[_Reader, Pool], np.ndarray | None]:
+    """Each reader's candidates' cosine matrix (`pairwise`): sliced from one matrix of all the batch's candidates of
+    that vector size where that is the cheaper product, else the reader's own (None where too big to hold)."""
+    matrices: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for dim in {r.dim for r in readers}:
+        mine = [r for r in readers if r.dim == dim]
+        union = np.unique(np.concatenate([np.array(r.rows, dtype=np.int64) for r in mine]))
+        if len(mine) > 1 and len(union) <= _MAX_PAIRWISE and len(union) ** 2 < sum(len(r.rows) ** 2 for r in mine):
+            n = len(union)
+            zeros = np.zeros(n, dtype=np.float32)
+            whole = pairwise(Pool(shared.vectors(union, dim), zeros, zeros, zeros, zeros))
+            if whole is not None:
+                matrices[dim] = (union, whole)
+
+    def similarity(reader: _Reader, pool: Pool) -> np.ndarray | None:
+        if reader.dim not in matrices:
+            return pairwise(pool)
+        union, whole = matrices[reader.dim]
+        at = np.searchsorted(union, np.array(reader.rows, dtype=np.int64))
+        return whole[np.ix_(at, at)]
+
+    return similarity
 
 
 def _pick(
@@ -395,18 +528,39 @@ def note_for(count: int, size: int) -> str | None:
     return f"Only {count} new {plural} for you since your last brief (you asked for {size})."
 
 
+@dataclass(frozen=True)
+class Drafted:
+    """A brief drafted ahead of its write (`draft_many`): the user's row it was drafted for, and its items."""
+
+    user: Row[Any]
+    items: list[dict[str, Any]]
+
+
 def build(
-    session: Session, user_id: str, embedder: Embedder | None, now: datetime, options: BriefOptions, period: str | None = None
+    session: Session,
+    user_id: str,
+    embedder: Embedder | None,
+    now: datetime,
+    options: BriefOptions,
+    period: str | None = None,
+    drafted: Drafted | None = None,
 ) -> dict[str, Any] | None:
     """Build the user's brief, store it with a pending delivery per active webhook; None when nothing is new.
 
     Storing marks its ideas sent, so no later brief repeats them. With `period` set, a second
     brief for the same user and period violates a unique key: the caller's transaction fails.
+
+    `drafted` (the scheduler's, drafted with other readers' in a read session before this transaction) is stored
+    as it is while the user's row is unchanged and none of its ideas was sent meanwhile; else the brief is drafted
+    again here.
     """
     user = session.execute(select(users).where(users.c.id == user_id)).first()
     if user is None:
         raise NotFound("user not found")
-    items = draft(session, user, embedder, now, options)
+    if drafted is not None and drafted.user == user and not _sent_meanwhile(session, user_id, drafted.items):
+        items = drafted.items
+    else:
+        items = draft(session, user, embedder, now, options)
     if not items:
         return None
     brief_id = str(uuid.uuid4())
@@ -454,6 +608,20 @@ def build(
             ],
         )
     return payload
+
+
+def _sent_meanwhile(session: Session, user_id: str, items: list[dict[str, Any]]) -> bool:
+    """Whether an idea of `items` was sent to the user (by another brief) since they were drafted."""
+    if not items:
+        return False
+    ideas = [i["cluster_id"] for i in items]
+    return bool(
+        session.execute(
+            select(sent_clusters.c.cluster_id)
+            .where(sent_clusters.c.user_id == user_id, sent_clusters.c.cluster_id.in_(ideas))
+            .limit(1)
+        ).first()
+    )
 
 
 def pending_delivery_ids(session: Session, brief_id: str) -> list[str]:

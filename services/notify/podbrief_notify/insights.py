@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -201,24 +201,32 @@ def store_episode_status(session: Session, event: EpisodeStatusChanged) -> None:
     session.execute(update(episodes).where(episodes.c.episode_id == event.episode_id).values(**values))
 
 
+_CHUNK = 5000  # ids bound in one IN list (SQLite binds at most 32,766 parameters a statement)
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start : start + _CHUNK])
+
+
 def shows_per_cluster(session: Session, cluster_ids: Iterable[str]) -> dict[str, int]:
     """How many distinct shows said each cluster's idea."""
-    ids = list(set(cluster_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(insights.c.cluster_id, func.count(func.distinct(insights.c.feed_id)))
-        .where(insights.c.cluster_id.in_(ids))
-        .group_by(insights.c.cluster_id)
-    ).all()
-    return {cluster_id: count for cluster_id, count in rows}
+    out: dict[str, int] = {}
+    for ids in _chunks(list(set(cluster_ids))):
+        rows = session.execute(
+            select(insights.c.cluster_id, func.count(func.distinct(insights.c.feed_id)))
+            .where(insights.c.cluster_id.in_(ids))
+            .group_by(insights.c.cluster_id)
+        ).all()
+        out.update({cluster_id: count for cluster_id, count in rows})
+    return out
 
 
 def by_ids(session: Session, ids: Sequence[str]) -> list[Row[Any]]:
     """The full rows of the insights `ids`, in that order (an insight, once stored, is never changed or removed)."""
-    if not ids:
-        return []
-    found = {r.insight_id: r for r in session.execute(select(insights).where(insights.c.insight_id.in_(list(ids))))}
+    found: dict[str, Row[Any]] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        found.update({r.insight_id: r for r in session.execute(select(insights).where(insights.c.insight_id.in_(chunk)))})
     return [found[i] for i in ids]
 
 
@@ -229,48 +237,56 @@ def describe(session: Session, rows: Sequence[Row[Any]], followed: Collection[st
     Links (audio, episode page, artwork) appear only for feeds the reader follows: a private feed's URLs carry its
     subscriber's secret, so what comes from other people's feeds is shown by show, episode title and text alone.
     """
+    return describe_many(session, [(rows, followed)])[0]
+
+
+def describe_many(session: Session, readers: Sequence[tuple[Sequence[Row[Any]], Collection[str]]]) -> list[list[dict[str, Any]]]:
+    """`describe` for several readers at once, each (rows, followed): the other shows and related insights of all
+    their rows are read once (what each reader sees of them still depends on the feeds that reader follows)."""
+    rows = [r for mine, _ in readers for r in mine]
     if not rows:
-        return []
-    followed = set(followed)
-    members = session.execute(
-        select(
-            insights.c.insight_id,
-            insights.c.cluster_id,
-            insights.c.feed_id,
-            insights.c.podcast_title,
-            insights.c.episode_title,
-            insights.c.enclosure_url,
-            insights.c.start,
-        )
-        .where(insights.c.cluster_id.in_({r.cluster_id for r in rows}))
-        .order_by(insights.c.created_at)
-    ).all()
+        return [[] for _ in readers]
+    members: list[Row[Any]] = []
+    for cluster_ids in _chunks(sorted({r.cluster_id for r in rows})):
+        members += session.execute(
+            select(
+                insights.c.insight_id,
+                insights.c.cluster_id,
+                insights.c.feed_id,
+                insights.c.podcast_title,
+                insights.c.episode_title,
+                insights.c.enclosure_url,
+                insights.c.start,
+            )
+            .where(insights.c.cluster_id.in_(cluster_ids))
+            .order_by(insights.c.created_at, insights.c.insight_id)  # a cluster's members, oldest first
+        ).all()
     by_cluster: dict[str, list[Row[Any]]] = {}
     for m in members:
         by_cluster.setdefault(m.cluster_id, []).append(m)
     links = _links_of({m.insight_id for m in members} | {r.insight_id for r in rows}, session)
-    return [_view(r, by_cluster.get(r.cluster_id, []), links, followed) for r in rows]
+    return [[_view(r, by_cluster.get(r.cluster_id, []), links, set(followed)) for r in mine] for mine, followed in readers]
 
 
 def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]]:
-    if not ids:
-        return {}
     target = _LINK_TARGET
-    found = session.execute(
-        select(
-            insight_links,
-            target.c.episode_id.label("related_episode"),
-            target.c.cluster_id.label("related_cluster"),
-            target.c.feed_id.label("related_feed"),
-            target.c.enclosure_url.label("related_enclosure"),
-            target.c.start.label("related_start"),
-        )
-        .select_from(insight_links.outerjoin(target, target.c.insight_id == insight_links.c.related_id))
-        .where(insight_links.c.insight_id.in_(list(ids)))
-    ).all()
     out: dict[str, list[dict[str, Any]]] = {}
-    for link in found:
-        out.setdefault(link.insight_id, []).append(link._asdict())
+    for chunk in _chunks(sorted(ids)):
+        found = session.execute(
+            select(
+                insight_links,
+                target.c.episode_id.label("related_episode"),
+                target.c.cluster_id.label("related_cluster"),
+                target.c.feed_id.label("related_feed"),
+                target.c.enclosure_url.label("related_enclosure"),
+                target.c.start.label("related_start"),
+            )
+            .select_from(insight_links.outerjoin(target, target.c.insight_id == insight_links.c.related_id))
+            .where(insight_links.c.insight_id.in_(chunk))
+            .order_by(insight_links.c.insight_id, insight_links.c.related_id)  # the key's order: equal similarities tie alike
+        ).all()
+        for link in found:
+            out.setdefault(link.insight_id, []).append(link._asdict())
     return out
 
 

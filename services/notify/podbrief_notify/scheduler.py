@@ -18,13 +18,16 @@ from podbrief_runtime.store import Store
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from podbrief_notify.briefs import BriefOptions, build
+from podbrief_notify.briefs import BriefOptions, Drafted, build, draft_many
 from podbrief_notify.clock import Clock
 from podbrief_notify.embedder import Embedder
+from podbrief_notify.exceptions import NotFound
 from podbrief_notify.metrics import BRIEFS
 from podbrief_notify.tables import briefs, insights, users
 
 log = logging.getLogger(__name__)
+
+BATCH = 256  # due readers drafted together (`briefs.draft_many`)
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,14 @@ class Scheduler:
         options: BriefOptions,
         on_built: Callable[[], None] = lambda: None,
         on_brief: Callable[[str, dict[str, Any]], None] = lambda user_id, payload: None,
+        batch: int = BATCH,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.clock = clock
         self.options = options
         self.on_built = on_built
+        self.batch = max(1, batch)
         # Called with (user id, brief) after each brief commits, on the thread running `run_once`.
         self.on_brief = on_brief
         # Users found with nothing to send, and the newest insight at that time: no need to look again until it changes.
@@ -107,26 +112,53 @@ class Scheduler:
             newest = conn.execute(select(func.max(insights.c.created_at))).scalar()
         due = self.due(now)
         self._empty = {key: seen for key, seen in self._empty.items() if key in set(due)}
+        todo = [(u, p) for u, p in due if not ((u, p) in self._empty and self._empty[(u, p)] == newest)]
         built = 0
-        for user_id, period in due:
-            if (user_id, period) in self._empty and self._empty[(user_id, period)] == newest:
-                continue
-            try:
-                with self.store.transaction() as session:
-                    payload = build(session, user_id, self.embedder, now, self.options, period=period)
-            except IntegrityError:
-                continue  # another process built this period's brief first
-            if payload is None:
-                self._empty[(user_id, period)] = newest
-                continue
-            self._empty.pop((user_id, period), None)
-            built += 1
-            BRIEFS.labels(trigger="scheduled").inc()
-            log.info("scheduled brief built", extra={"user_id": user_id, "period": period, "items": payload["size"]})
-            self.on_brief(user_id, payload)
+        for start in range(0, len(todo), self.batch):
+            batch = todo[start : start + self.batch]
+            drafted = self._draft([user_id for user_id, _ in batch], now)
+            for user_id, period in batch:
+                payload = self._build(user_id, period, now, drafted.get(user_id))
+                if payload is False:
+                    continue
+                if payload is None:
+                    self._empty[(user_id, period)] = newest
+                    continue
+                self._empty.pop((user_id, period), None)
+                built += 1
+                BRIEFS.labels(trigger="scheduled").inc()
+                log.info("scheduled brief built", extra={"user_id": user_id, "period": period, "items": payload["size"]})
+                self.on_brief(user_id, payload)
         if built:
             self.on_built()
         return built
+
+    def _draft(self, user_ids: list[str], now: datetime) -> dict[str, Drafted]:
+        """The readers' briefs drafted together in one read session; none when that fails (each reader's brief is then
+        drafted on its own, in its write, so that one reader's error costs only that reader's brief)."""
+        try:
+            with self.store.reading() as session:
+                rows = {r.id: r for r in session.execute(select(users).where(users.c.id.in_(user_ids)))}
+                found = [rows[u] for u in user_ids if u in rows]
+                items = draft_many(session, found, self.embedder, now, self.options)
+        except Exception:
+            log.exception("drafting a batch of scheduled briefs failed; drafting them one by one", extra={"users": len(user_ids)})
+            return {}
+        return {row.id: Drafted(row, brief) for row, brief in zip(found, items, strict=True)}
+
+    def _build(self, user_id: str, period: str, now: datetime, drafted: Drafted | None) -> dict[str, Any] | None | bool:
+        """Store the reader's brief in a transaction of its own: the brief, None when there is nothing new, False when
+        none is stored (another process built it first, the reader is gone, or building it failed: logged)."""
+        try:
+            with self.store.transaction() as session:
+                return build(session, user_id, self.embedder, now, self.options, period=period, drafted=drafted)
+        except IntegrityError:
+            return False  # another process built this period's brief first
+        except NotFound:
+            return False  # the reader left meanwhile
+        except Exception:
+            log.exception("a scheduled brief failed; the others go on", extra={"user_id": user_id, "period": period})
+            return False
 
     async def run(self, interval: float) -> None:
         """Loop until cancelled."""
