@@ -388,7 +388,7 @@ def _seed_deliveries(url: str, receiver: str, count: int, hooks: int) -> str:
                     "next_attempt_at": now - timedelta(seconds=1),
                     "created_at": now,
                 }
-                for _ in range(count // hooks)
+                for _ in range(count // hooks + (h < count % hooks))  # exactly `count` in all
             ]
         session.execute(insert(deliveries), rows)
     store.dispose()
@@ -409,7 +409,7 @@ async def bench_deliveries(count: int, tmp: str) -> dict[str, float]:
         wait_for_port("127.0.0.1", port)
         receiver = f"http://127.0.0.1:{port}/hook"
         url = f"sqlite:///{tmp}/deliveries.sqlite3"
-        _seed_deliveries(url, receiver, count, hooks=100)
+        _seed_deliveries(url, receiver, count, hooks=max(1, min(100, count)))  # every webhook gets some
         store = open_store(url)
         sender = HttpSender(allow_private=True, timeout=15, response_cap=1024, per_host=8)
         deliverer = Deliverer(store, sender, SystemClock(), timedelta(hours=24), concurrency=64)

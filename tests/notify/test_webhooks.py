@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from standardwebhooks import Webhook
 
-from .helpers import signup
+from .helpers import signup, verified
 
 
 async def test_a_webhook_gets_a_standard_webhooks_secret_shown_once(notify, receiver):
@@ -31,7 +30,9 @@ async def test_the_test_event_arrives_signed_and_verifies(notify, receiver):
     result = response.json()
     assert result["success"] is True and result["status_code"] == 200
     [request] = receiver.requests
-    payload = Webhook(hook["secret"]).verify(request.body, request.headers)
+    payload = verified(hook["secret"], request)
+    with pytest.raises(AssertionError, match="does not verify"):  # another secret's signature is not this one
+        verified("whsec_" + base64.b64encode(b"another secret, 24 bytes").decode(), request)
     assert payload["type"] == "webhook.test" and payload["data"]["webhook_id"] == hook["id"]
     assert request.headers["webhook-id"] == result["delivery_id"]
 
