@@ -265,7 +265,11 @@ def describe_many(session: Session, readers: Sequence[tuple[Sequence[Row[Any]], 
     for m in members:
         by_cluster.setdefault(m.cluster_id, []).append(m)
     links = _links_of({m.insight_id for m in members} | {r.insight_id for r in rows}, session)
-    return [[_view(r, by_cluster.get(r.cluster_id, []), links, set(followed)) for r in mine] for mine, followed in readers]
+    out = []
+    for mine, followed in readers:
+        shown = set(followed)  # once per reader, not per item
+        out.append([_view(r, by_cluster.get(r.cluster_id, []), links, shown) for r in mine])
+    return out
 
 
 def _links_of(ids: set[str], session: Session) -> dict[str, list[dict[str, Any]]]:

@@ -111,7 +111,8 @@ class Scheduler:
         with self.store.engine.connect() as conn:
             newest = conn.execute(select(func.max(insights.c.created_at))).scalar()
         due = self.due(now)
-        self._empty = {key: seen for key, seen in self._empty.items() if key in set(due)}
+        still_due = set(due)
+        self._empty = {key: seen for key, seen in self._empty.items() if key in still_due}
         todo = [(u, p) for u, p in due if not ((u, p) in self._empty and self._empty[(u, p)] == newest)]
         built = 0
         for start in range(0, len(todo), self.batch):
