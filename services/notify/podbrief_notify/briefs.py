@@ -273,9 +273,10 @@ def _draft_many(
             mode = "only"  # nothing of the reader's own to keep first: the catalog fills the brief
         modes.append(mode)
     catalog_urls = _catalog_urls(session)  # one read: a removal racing this build cannot split ids from URLs
+    in_catalog = set(catalog_urls)
     discovering = {u.id for u, mode in zip(users, modes, strict=True) if mode != "off" and u.interests}
     own_feeds = {f for u, mode in zip(users, modes, strict=True) if mode != "only" for f in follows.get(u.id, [])}
-    feed_ids = own_feeds | (set(catalog_urls) if discovering else set())
+    feed_ids = own_feeds | (in_catalog if discovering else set())
     cutoff = now - timedelta(days=options.candidate_days)
     shared = _Shared(_shared_candidates(session, feed_ids, own_feeds, cutoff), now)
     sent = _by_user(
@@ -307,7 +308,7 @@ def _draft_many(
         found: list[int] = []
         if user.id in discovering:
             down = set(turned_down.get(user.id, ())) - set(followed)
-            scanned = set(catalog_urls) - set(followed) - down
+            scanned = in_catalog - set(followed) - down
             others = shared.unsent(scanned, sent_to)
             found = others[~np.isin(shared.codes[others], shared.codes[mine])].tolist()
         if not own and not found:
@@ -365,7 +366,7 @@ def _draft_many(
     described = describe_many(
         session,
         [
-            ([full[shared.rows[reader.rows[i]].insight_id] for i in p + d], set(reader.followed) | set(catalog_urls))
+            ([full[shared.rows[reader.rows[i]].insight_id] for i in p + d], set(reader.followed) | in_catalog)
             for reader, (p, d) in zip(live, picks, strict=True)
         ],
     )
