@@ -215,7 +215,7 @@ def bench_ranking(
     """Time the scheduler's path, `briefs.draft_many` over every user in batches of `scheduler.BATCH` (one read
     session a batch), next to `briefs.draft` per user (one session each, as the API drafts) and the bare candidate
     read, both on the first `sample` users."""
-    from podbrief_notify.briefs import BriefOptions, draft, draft_many
+    from podbrief_notify.briefs import BriefOptions, Candidates, draft, draft_many
     from podbrief_notify.interest_vectors import for_ranking
     from podbrief_notify.scheduler import BATCH
     from podbrief_notify.storage import open_store
@@ -255,12 +255,13 @@ def bench_ranking(
                 )
 
         batched: dict[str, list[dict[str, Any]]] = {}
+        round_candidates = [Candidates()]  # a round's, as Scheduler.run_once holds them
 
         def drafted_batch(batch: list[str]) -> int:
             # As Scheduler.run_once: one read session a batch, the users' rows, then draft_many.
             with store.reading() as session:
                 found = {r.id: r for r in session.execute(select(users_table).where(users_table.c.id.in_(batch)))}
-                out = draft_many(session, [found[u] for u in batch], None, now, options)
+                out = draft_many(session, [found[u] for u in batch], None, now, options, round_candidates[0])
             batched.update(zip(batch, out, strict=True))
             return sum(len(items) for items in out)
 
@@ -282,6 +283,7 @@ def bench_ranking(
             base_seconds, base_ms, rows_read = _time_each(sampled, candidate_read)
             each_seconds, each_ms, _ = _time_each(sampled, drafted)
             batches = [user_ids[k : k + BATCH] for k in range(0, len(user_ids), BATCH)]
+            round_candidates[0] = Candidates()  # the timed round reads its candidates itself
             started = time.perf_counter()
             per_batch = [(drafted_batch(b), time.perf_counter()) for b in batches]
             seconds = time.perf_counter() - started

@@ -102,19 +102,19 @@ def _draft(store, user_id: str, draft=briefs.draft) -> list[dict]:
 
 
 def _unlimited(session, user, embedder, now, options) -> list[dict]:
-    return briefs._draft_many(session, [user], embedder, now, options)[0]  # the same ranking, without the limit
+    return briefs._draft_many(session, [user], embedder, now, options, briefs.Candidates())[0]  # without the limit
 
 
 def test_draft_ranks_with_one_blas_thread_and_restores_the_setting(reader, monkeypatch):
     store, user_id = reader
     seen: list[list[int]] = []
 
-    def pairwise(pool):
+    def select_picks(*args):
         seen.append(_blas_threads())
-        return real(pool)
+        return real(*args)
 
-    real = briefs.pairwise
-    monkeypatch.setattr(briefs, "pairwise", pairwise)
+    real = briefs.select_picks
+    monkeypatch.setattr(briefs, "select_picks", select_picks)
     with threadpool_limits(2, user_api="blas"):
         before = _blas_threads()
         items = _draft(store, user_id)

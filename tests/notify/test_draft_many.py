@@ -181,22 +181,36 @@ def test_draft_many_equals_each_readers_draft(readers):
     assert any(i["discovered"] for b in drafted for i in b) and any(i["related"] for b in drafted for i in b)
 
 
-def test_draft_many_shares_one_similarity_matrix_where_cheaper(readers, monkeypatch):
+def test_a_rounds_batches_read_the_candidates_once_and_draft_as_alone(readers, monkeypatch):
     store, user_ids = readers
-    sizes: list[int] = []
-    real = briefs.pairwise
+    reads: list[tuple[frozenset[str], datetime]] = []
+    real = briefs._shared_candidates
 
-    def pairwise(pool):
-        sizes.append(len(pool))
-        return real(pool)
+    def counted(session, feed_ids, shows_counted, cutoff):
+        reads.append((frozenset(feed_ids), cutoff))
+        return real(session, feed_ids, shows_counted, cutoff)
 
-    monkeypatch.setattr(briefs, "pairwise", pairwise)
+    monkeypatch.setattr(briefs, "_shared_candidates", counted)
     with store.reading() as session:
         rows = _rows(session, user_ids)
         each = [briefs.draft(session, r, EMBEDDER, NOW, OPTIONS) for r in rows]
-        sizes.clear()
-        assert briefs.draft_many(session, rows, EMBEDDER, NOW, OPTIONS) == each
-    assert sizes and len(sizes) < len([b for b in each if b])  # one matrix for many readers
+        assert len(reads) == len(rows)  # draft: a read of its own each
+        reads.clear()
+        held = briefs.Candidates()
+        together = []
+        for start in range(0, len(rows), 5):
+            together += briefs.draft_many(session, rows[start : start + 5], EMBEDDER, NOW, OPTIONS, held)
+        assert together == each
+        # Read again only where a batch ranked a show not held yet: never more reads than batches, and fewer here.
+        assert 1 <= len(reads) < len(range(0, len(rows), 5))
+        assert all(a < b for a, b in zip([r[0] for r in reads], [r[0] for r in reads[1:]], strict=False))  # each a superset
+        # Another round (another `now`) reads afresh.
+        reads.clear()
+        later = NOW + timedelta(hours=1)
+        assert briefs.draft_many(session, rows[:5], EMBEDDER, later, OPTIONS, held) == [
+            briefs.draft(session, r, EMBEDDER, later, OPTIONS) for r in rows[:5]
+        ]
+        assert reads[0][1] == later - timedelta(days=OPTIONS.candidate_days)
 
 
 def _scheduled(store_url: str, batch: int) -> Scheduler:

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
-from podbrief_notify import ranking
-from podbrief_notify.ranking import Pool, Tastes, Weights, cluster_weight, freshness, pairwise, score, select, taste_parts
+from podbrief_notify.ranking import Pool, Tastes, Weights, cluster_weight, freshness, score, select, taste_parts
 
 DIM = 8
 
@@ -40,7 +39,7 @@ def pick(candidates: Pool, tastes: Tastes, size: int, weights: Weights | None = 
     scores = score(candidates, tastes, weights)
     if available is not None:
         scores = np.where(np.asarray(available)[None, :], scores, -np.inf)
-    [picked] = select(scores, candidates, size, weights, pairwise(candidates))
+    [picked] = select(scores, candidates, size, weights)
     return picked
 
 
@@ -140,10 +139,42 @@ def test_a_full_brief_of_a_user_with_interests_and_votes_keeps_every_rule():
         assert score(candidates, tastes, Weights()).shape == (1, 40)
 
 
-def test_without_the_pairwise_matrix_the_picks_are_the_same(monkeypatch):
+def _mmr_by_the_book(scores: np.ndarray, candidates: Pool, size: int, weights: Weights) -> list[int]:
+    """MMR as written down, over the whole cosine matrix: each step takes the best of
+    (1 - diversity) * score - diversity * (highest likeness to a pick so far), skipping spent episodes."""
+    similarity = candidates.embeddings @ candidates.embeddings.T
+    picked: list[int] = []
+    for _ in range(size):
+        best, best_value = None, -np.inf
+        for i in range(len(candidates)):
+            spent = sum(1 for j in picked if candidates.episodes[j] == candidates.episodes[i]) >= weights.per_episode
+            if i in picked or spent or not np.isfinite(scores[i]):
+                continue
+            penalty = max((similarity[i, j] for j in picked), default=0.0)
+            value = (1 - weights.diversity) * scores[i] - weights.diversity * max(penalty, 0.0)
+            if value > best_value + 1e-6:
+                best, best_value = i, value
+        if best is None:
+            break
+        picked.append(best)
+    return picked
+
+
+def test_mmr_picks_as_the_textbook_rule_over_the_whole_matrix():
+    # select computes a pick's similarities as it picks (no N x N matrix): the picks are those of the plain rule.
     rng = np.random.default_rng(5)
-    candidates, tastes, available = _random_user(rng)
-    with_matrix = pick(candidates, tastes, 5, available=available)
-    monkeypatch.setattr(ranking, "_MAX_PAIRWISE", 10)  # a pool too big for the matrix: rows are computed per pick
-    assert pairwise(candidates) is None
-    assert pick(candidates, tastes, 5, available=available) == with_matrix
+    for _ in range(30):
+        candidates, tastes, available = _random_user(rng)
+        scores = np.where(available, score(candidates, tastes, Weights())[0], -np.inf)
+        for size in (1, 5, 12, 40):
+            assert pick(candidates, tastes, size, available=available) == _mmr_by_the_book(scores, candidates, size, Weights())
+
+
+def test_select_ranks_several_users_as_each_alone():
+    rng = np.random.default_rng(9)
+    candidates, tastes, _ = _random_user(rng)
+    scores = np.vstack([score(candidates, tastes, Weights())[0], rng.random(40), np.full(40, -np.inf)])
+    scores[1, ::3] = -np.inf
+    together = select(scores, candidates, 5, Weights())
+    assert together == [select(row[None, :], candidates, 5, Weights())[0] for row in scores]
+    assert [len(p) for p in together] == [5, 5, 0]

@@ -6,7 +6,7 @@ import json
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,7 +23,7 @@ from podbrief_notify.exceptions import Gone, NotFound
 from podbrief_notify.insights import by_ids, describe_many, shows_per_cluster
 from podbrief_notify.interest_vectors import for_ranking
 from podbrief_notify.keys import new_delivery_id
-from podbrief_notify.ranking import _MAX_PAIRWISE, Pool, Tastes, Weights, pairwise, score, taste_parts
+from podbrief_notify.ranking import Pool, Tastes, Weights, score, taste_parts
 from podbrief_notify.ranking import select as select_picks
 from podbrief_notify.retention import PRUNED
 from podbrief_notify.schemas import BriefPublic
@@ -170,14 +170,47 @@ def draft(
 
 
 def draft_many(
-    session: Session, users: Sequence[Row[Any]], embedder: Embedder | None, now: datetime, options: BriefOptions
+    session: Session,
+    users: Sequence[Row[Any]],
+    embedder: Embedder | None,
+    now: datetime,
+    options: BriefOptions,
+    candidates: Candidates | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Each of `users`' `draft`, drafted together (the scheduler's batches; `draft` is a batch of one): the candidates of all
-    their shows and the catalog are read once, their subscriptions, votes and what was sent to them in one query
-    each, the chosen items described at once, and (where cheaper than a matrix per reader) the candidates'
-    similarities computed once for all of them. One BLAS thread, as `draft`."""
+    their shows and the catalog are read once (or taken from `candidates`, the round's, where it holds them), their
+    subscriptions, votes and what was sent to them in one query each, and the chosen items described at once. One
+    BLAS thread, as `draft`."""
     with _blas().limit(limits=1):
-        return _draft_many(session, users, embedder, now, options)
+        return _draft_many(session, users, embedder, now, options, candidates or Candidates())
+
+
+class Candidates:
+    """The candidate insights of one scheduler round, read once for all its batches: every batch of a round ranks
+    nearly the same shows (a few hundred readers follow most of them), and that read cost a batch more than its
+    ranking. Read again (with the shows already held) when a batch ranks a show not yet read, or for another `now`.
+
+    A round's drafts so see the insights as they were at its first batch: one that arrives during the round goes into
+    the reader's next brief (what was sent is still read per batch, and `build` re-drafts a brief whose reader changed).
+    """
+
+    def __init__(self) -> None:
+        self._held: tuple[datetime, frozenset[str], frozenset[str], _Shared] | None = None
+
+    def get(
+        self, session: Session, feed_ids: Collection[str], counted: Collection[str], cutoff: datetime, now: datetime
+    ) -> _Shared:
+        """The recent insights of at least `feed_ids` (those of `counted` with their shows counted), oldest first."""
+        wanted, count = frozenset(feed_ids), frozenset(counted)
+        if self._held is not None:
+            held_now, feeds, held_counted, shared = self._held
+            if held_now == now and wanted <= feeds and count <= held_counted:
+                return shared
+            if held_now == now:
+                wanted, count = wanted | feeds, count | held_counted
+        shared = _Shared(_shared_candidates(session, wanted, count, cutoff), now)
+        self._held = (now, wanted, count, shared)
+        return shared
 
 
 def _by_user(rows: Iterable[Row[Any]]) -> dict[str, list[Any]]:
@@ -206,6 +239,9 @@ class _Shared:
         self.dims = np.array(self.dim_of, dtype=np.int64)
         self.quality = np.array([r.score for r in rows], dtype=np.float32)
         self.age_hours = np.array([(now - r.dated).total_seconds() / 3600 for r in rows], dtype=np.float32)
+        episode_code = {e: n for n, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
+        self.episodes = np.array([episode_code[r.episode_id] for r in rows], dtype=np.int64)
+        self.shows = np.array([-1 if r.shows is None else r.shows for r in rows], dtype=np.int64)  # -1: not counted
         self._vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def codes_of(self, cluster_ids: Iterable[str]) -> np.ndarray:
@@ -221,7 +257,7 @@ class _Shared:
             return np.zeros(0, dtype=np.int64)
         idx = np.sort(np.concatenate(lists)) if len(lists) > 1 else lists[0]
         if sent.size:
-            idx = idx[~np.isin(self.codes[idx], sent)]
+            idx = idx[~self.among(idx, sent)]
         if not idx.size:
             return idx
         ideas = self.codes[idx]
@@ -231,6 +267,12 @@ class _Shared:
         chosen = best[firsts]  # one per idea, by idea code
         _, appears = np.unique(ideas, return_index=True)  # where each idea (by code) first appears
         return idx[chosen[np.argsort(appears, kind="stable")]]
+
+    def among(self, idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Whether each of the rows `idx` has one of the ideas `codes` (a mask over the ideas: `np.isin` sorts)."""
+        mask = np.zeros(len(self.code), dtype=bool)
+        mask[codes] = True
+        return mask[self.codes[idx]]
 
     def vectors(self, idx: Sequence[int] | np.ndarray, dim: int) -> np.ndarray:
         """The embeddings (all of size `dim`) of the rows `idx`, as a fresh (N, dim) float32 array."""
@@ -258,7 +300,12 @@ class _Reader:
 
 
 def _draft_many(
-    session: Session, users: Sequence[Row[Any]], embedder: Embedder | None, now: datetime, options: BriefOptions
+    session: Session,
+    users: Sequence[Row[Any]],
+    embedder: Embedder | None,
+    now: datetime,
+    options: BriefOptions,
+    candidates: Candidates,
 ) -> list[list[dict[str, Any]]]:
     if not users:
         return []
@@ -278,7 +325,7 @@ def _draft_many(
     own_feeds = {f for u, mode in zip(users, modes, strict=True) if mode != "only" for f in follows.get(u.id, [])}
     feed_ids = own_feeds | (in_catalog if discovering else set())
     cutoff = now - timedelta(days=options.candidate_days)
-    shared = _Shared(_shared_candidates(session, feed_ids, own_feeds, cutoff), now)
+    shared = candidates.get(session, feed_ids, own_feeds, cutoff, now)
     sent = _by_user(
         session.execute(
             select(sent_clusters.c.user_id, sent_clusters.c.cluster_id).where(
@@ -310,13 +357,17 @@ def _draft_many(
             down = set(turned_down.get(user.id, ())) - set(followed)
             scanned = in_catalog - set(followed) - down
             others = shared.unsent(scanned, sent_to)
-            found = others[~np.isin(shared.codes[others], shared.codes[mine])].tolist()
+            found = others[~shared.among(others, shared.codes[mine])].tolist()
         if not own and not found:
             readers.append(None)
             continue
         # Insights embedded by different models cannot be compared; keep the common space (the reader's own shows' first).
-        dim = Counter(shared.dim_of[i] for i in (own or found)).most_common(1)[0][0]
-        own = [i for i in own if shared.dim_of[i] == dim]
+        dims = shared.dims[own or found]
+        if dims.min() != dims.max():
+            dim = Counter(dims.tolist()).most_common(1)[0][0]
+            own = [i for i in own if shared.dim_of[i] == dim]
+        else:
+            dim = int(dims[0])
         interests = for_ranking(user, embedder, dim)
         if found:  # (found only for a reader with interests)
             found = _most_relevant(shared, found, interests, dim, options.discovery)
@@ -330,32 +381,32 @@ def _draft_many(
         session, {shared.rows[i].cluster_id for r in live for i in r.rows[r.own :] if shared.rows[i].shows is None}
     )
     votes = _votes(session, {r.user.id for r in live})
-    similarities = _similarities(shared, live)
     picks: list[tuple[list[int], list[int]]] = []
     ranked: list[tuple[Pool, Tastes, np.ndarray]] = []
     for reader in live:
-        rows = [shared.rows[i] for i in reader.rows]
-        episode_codes = {e: i for i, e in enumerate(dict.fromkeys(r.episode_id for r in rows))}
         index = np.array(reader.rows, dtype=np.int64)
+        said = shared.shows[index]
+        for n in np.flatnonzero(said < 0).tolist():
+            said[n] = shows.get(shared.rows[reader.rows[n]].cluster_id, 1)
         pool = Pool(
             embeddings=shared.vectors(index, reader.dim),
             quality=shared.quality[index],
             age_hours=shared.age_hours[index],
-            shows=np.array([shows.get(r.cluster_id, 1) if r.shows is None else r.shows for r in rows]),
-            episodes=np.array([episode_codes[r.episode_id] for r in rows]),
+            shows=said,
+            episodes=shared.episodes[index],
         )
-        is_own = np.arange(len(rows)) < reader.own
+        is_own = np.arange(len(index)) < reader.own
         tastes = _tastes(votes.get(reader.user.id, []), reader.interests, reader.dim)
-        scores = score(pool, tastes, options.weights)
-        relevance = taste_parts(pool, tastes)[0][0]
+        parts = taste_parts(pool, tastes)
+        scores = score(pool, tastes, options.weights, parts)
+        relevance = parts[0][0]
         discoverable = ~is_own & (relevance >= options.discovery.min_match)
         size = reader.user.brief_size
-        similarity = similarities(reader, pool)
-        picked_own = _pick(scores, is_own, pool, size, options.weights, similarity)
+        picked_own = _pick(scores, is_own, pool, size, options.weights)
         if reader.mode == "only":
-            picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights, similarity)
+            picked, discovered = [], _pick(scores, discoverable, pool, size, options.weights)
         elif reader.mode == "mix":
-            picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options, similarity)
+            picked, discovered = _mix(scores, relevance, discoverable, pool, picked_own, size, options)
         else:
             picked, discovered = picked_own, []
         picks.append((picked, discovered))
@@ -415,38 +466,12 @@ def _most_relevant(shared: _Shared, rows: list[int], interests: np.ndarray, dim:
     return [rows[i] for i in order[: discovery.pool]]
 
 
-def _similarities(shared: _Shared, readers: list[_Reader]) -> Callable[[_Reader, Pool], np.ndarray | None]:
-    """Each reader's candidates' cosine matrix (`pairwise`): sliced from one matrix of all the batch's candidates of
-    that vector size where that is the cheaper product, else the reader's own (None where too big to hold)."""
-    matrices: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for dim in {r.dim for r in readers}:
-        mine = [r for r in readers if r.dim == dim]
-        union = np.unique(np.concatenate([np.array(r.rows, dtype=np.int64) for r in mine]))
-        if len(mine) > 1 and len(union) <= _MAX_PAIRWISE and len(union) ** 2 < sum(len(r.rows) ** 2 for r in mine):
-            n = len(union)
-            zeros = np.zeros(n, dtype=np.float32)
-            whole = pairwise(Pool(shared.vectors(union, dim), zeros, zeros, zeros, zeros))
-            if whole is not None:
-                matrices[dim] = (union, whole)
-
-    def similarity(reader: _Reader, pool: Pool) -> np.ndarray | None:
-        if reader.dim not in matrices:
-            return pairwise(pool)
-        union, whole = matrices[reader.dim]
-        at = np.searchsorted(union, np.array(reader.rows, dtype=np.int64))
-        return whole[np.ix_(at, at)]
-
-    return similarity
-
-
-def _pick(
-    scores: np.ndarray, available: np.ndarray, pool: Pool, size: int, weights: Weights, similarity: np.ndarray | None
-) -> list[int]:
+def _pick(scores: np.ndarray, available: np.ndarray, pool: Pool, size: int, weights: Weights) -> list[int]:
     """The best `size` of the `available` candidates (MMR, per-episode cap)."""
     if not available.any():
         return []
     masked = np.where(available[None, :], scores, -np.inf)
-    return select_picks(masked, pool, size, weights, similarity)[0]
+    return select_picks(masked, pool, size, weights)[0]
 
 
 def _mix(
@@ -457,13 +482,12 @@ def _mix(
     own: list[int],
     size: int,
     options: BriefOptions,
-    similarity: np.ndarray | None,
 ) -> tuple[list[int], list[int]]:
     """The reader's own picks first; at most `slots` discovered ones take empty slots, or replace the own item that
     matches the reader's interests worst when they match clearly (`margin`) better."""
     kept = list(own)
     discovered: list[int] = []
-    for i in _pick(scores, discoverable, pool, options.discovery.slots, options.weights, similarity):
+    for i in _pick(scores, discoverable, pool, options.discovery.slots, options.weights):
         if len(kept) + len(discovered) < size:
             discovered.append(i)
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,13 @@ def timestamp_link(enclosure_url: str | None, start: float) -> str | None:
 
 def _web(url: str | None) -> str | None:
     # Events carry only http(s) URLs; this keeps anything stored before that rule out of briefs and webhooks too.
-    return url if url is not None and is_web_url(url) else None
+    return url if url is not None and _is_web(url) else None
+
+
+@lru_cache(maxsize=8192)
+def _is_web(url: str) -> bool:
+    """`is_web_url`, remembered: a round of briefs checks the same few thousand URLs for every reader."""
+    return is_web_url(url)
 
 
 def store_insight(session: Session, event: InsightCreated, now: datetime) -> bool:
@@ -265,10 +272,25 @@ def describe_many(session: Session, readers: Sequence[tuple[Sequence[Row[Any]], 
     for m in members:
         by_cluster.setdefault(m.cluster_id, []).append(m)
     links = _links_of({m.insight_id for m in members} | {r.insight_id for r in rows}, session)
+    # A view depends on the reader only through which of its shows they follow (the row's, its idea's other shows',
+    # its related insights'): readers who agree on those share it (a batch of briefs repeats many items).
+    shows_of: dict[str, tuple[str, ...]] = {}
+    for r in rows:
+        if r.insight_id not in shows_of:
+            said = [r.insight_id, *(m.insight_id for m in by_cluster.get(r.cluster_id, []))]
+            related = {link["related_feed"] for i in said for link in links.get(i, [])}
+            shows_of[r.insight_id] = tuple({r.feed_id, *(m.feed_id for m in by_cluster.get(r.cluster_id, [])), *related})
+    views: dict[tuple[str, tuple[bool, ...]], dict[str, Any]] = {}
     out = []
     for mine, followed in readers:
         shown = set(followed)  # once per reader, not per item
-        out.append([_view(r, by_cluster.get(r.cluster_id, []), links, shown) for r in mine])
+        described = []
+        for r in mine:
+            key = (r.insight_id, tuple(f in shown for f in shows_of[r.insight_id]))
+            if key not in views:
+                views[key] = _view(r, by_cluster.get(r.cluster_id, []), links, shown)
+            described.append(dict(views[key]))
+        out.append(described)
     return out
 
 

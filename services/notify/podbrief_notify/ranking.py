@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-_MAX_PAIRWISE = 8192  # 8192^2 float32 = 256 MiB
 
 
 @dataclass(frozen=True)
@@ -78,16 +77,11 @@ def _max_similarity(groups: list[np.ndarray], sims: np.ndarray, rows: np.ndarray
 
     `sims` holds similarities of the vectors `rows` (sorted unique table rows) to every candidate.
     """
-    width = max((len(g) for g in groups), default=0)
     out = np.zeros((len(groups), sims.shape[1]), dtype=np.float32)
-    if width == 0:
-        return out
-    padded = np.full((len(groups), width), -1, dtype=np.int64)
     for i, group in enumerate(groups):
-        padded[i, : len(group)] = np.searchsorted(rows, group)
-    # A sentinel row of zeros stands for "no vector": similarity 0, which clipping makes neutral.
-    table = np.vstack([sims, np.zeros((1, sims.shape[1]), dtype=np.float32)])
-    np.maximum(table[padded].max(axis=1), 0.0, out=out)
+        if len(group):
+            # Clipped at 0, as a user without such vectors: a negative likeness is no signal.
+            np.maximum(sims[np.searchsorted(rows, group)].max(axis=0), 0.0, out=out[i])
     return out
 
 
@@ -112,9 +106,10 @@ def taste_parts(pool: Pool, tastes: Tastes) -> tuple[np.ndarray, np.ndarray]:
     return relevance, feedback
 
 
-def score(pool: Pool, tastes: Tastes, weights: Weights) -> np.ndarray:
-    """Each candidate's score for each user, (B, N); higher is better."""
-    relevance, feedback = taste_parts(pool, tastes)
+def score(pool: Pool, tastes: Tastes, weights: Weights, parts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Each candidate's score for each user, (B, N); higher is better. `parts` is `taste_parts(pool, tastes)` where
+    the caller has it already."""
+    relevance, feedback = parts if parts is not None else taste_parts(pool, tastes)
     own = (
         weights.quality * pool.quality.astype(np.float32)
         + weights.freshness * freshness(pool.age_hours, weights.half_life_hours)
@@ -123,23 +118,16 @@ def score(pool: Pool, tastes: Tastes, weights: Weights) -> np.ndarray:
     return weights.interest * relevance + weights.feedback * feedback + own[None, :]
 
 
-def pairwise(pool: Pool) -> np.ndarray | None:
-    """The candidates' cosine matrix, or None when it would be too big to hold (rows are then computed per pick)."""
-    if not len(pool) or len(pool) > _MAX_PAIRWISE:
-        return None
-    return pool.embeddings @ pool.embeddings.T
-
-
-def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights, similarity: np.ndarray | None = None) -> list[list[int]]:
+def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights) -> list[list[int]]:
     """Pick up to `size` candidates per user by MMR, at most `weights.per_episode` from one episode.
 
-    `scores` is (B, N) with -inf where a candidate is not available to a user. `similarity`
-    is the candidates' (N, N) cosine matrix when the caller already has it.
+    `scores` is (B, N) with -inf where a candidate is not available to a user. Each pick's similarities to the
+    candidates are computed as it is picked: `size` rows, not the (N, N) matrix (a brief picks a handful of a few
+    hundred candidates; the matrix cost a reader more than the rest of the ranking).
     """
     users, count = scores.shape
     if count == 0 or size <= 0:
         return [[] for _ in range(users)]
-    sim = similarity if similarity is not None else pairwise(pool)
     remaining = scores.astype(np.float32, copy=True)
     penalty = np.zeros_like(remaining)
     codes, episodes = np.unique(pool.episodes, return_inverse=True)
@@ -147,9 +135,9 @@ def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights, similari
     chosen = np.full((users, size), -1, dtype=np.int64)
     rows = np.arange(users)
     lam = 1.0 - weights.diversity
+    remaining *= lam
     for step in range(size):
-        adjusted = lam * remaining - weights.diversity * penalty
-        adjusted[per_episode[:, episodes] >= weights.per_episode] = -np.inf
+        adjusted = remaining - weights.diversity * penalty
         pick = adjusted.argmax(axis=1)
         ok = np.isfinite(adjusted[rows, pick])
         if not ok.any():
@@ -158,6 +146,10 @@ def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights, similari
         chosen[live, step] = picked
         remaining[live, picked] = -np.inf
         per_episode[live, episodes[picked]] += 1
-        near = sim[picked] if sim is not None else pool.embeddings[picked] @ pool.embeddings.T
-        penalty[live] = np.maximum(penalty[live], near)
+        for user, episode in zip(live.tolist(), episodes[picked].tolist(), strict=True):
+            if per_episode[user, episode] >= weights.per_episode:  # that episode is done for the user
+                remaining[user, episodes == episode] = -np.inf
+        near = pool.embeddings[picked] @ pool.embeddings.T
+        np.maximum(penalty[live], near, out=near)
+        penalty[live] = near
     return [[int(i) for i in row if i >= 0] for row in chosen]

@@ -18,7 +18,7 @@ from podbrief_runtime.store import Store
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from podbrief_notify.briefs import BriefOptions, Drafted, build, draft_many
+from podbrief_notify.briefs import BriefOptions, Candidates, Drafted, build, draft_many
 from podbrief_notify.clock import Clock
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import NotFound
@@ -115,9 +115,10 @@ class Scheduler:
         self._empty = {key: seen for key, seen in self._empty.items() if key in still_due}
         todo = [(u, p) for u, p in due if not ((u, p) in self._empty and self._empty[(u, p)] == newest)]
         built = 0
+        candidates = Candidates()  # read once for the round's batches
         for start in range(0, len(todo), self.batch):
             batch = todo[start : start + self.batch]
-            drafted = self._draft([user_id for user_id, _ in batch], now)
+            drafted = self._draft([user_id for user_id, _ in batch], now, candidates)
             for user_id, period in batch:
                 payload = self._build(user_id, period, now, drafted.get(user_id))
                 if payload is False:
@@ -134,14 +135,14 @@ class Scheduler:
             self.on_built()
         return built
 
-    def _draft(self, user_ids: list[str], now: datetime) -> dict[str, Drafted]:
+    def _draft(self, user_ids: list[str], now: datetime, candidates: Candidates) -> dict[str, Drafted]:
         """The readers' briefs drafted together in one read session; none when that fails (each reader's brief is then
         drafted on its own, in its write, so that one reader's error costs only that reader's brief)."""
         try:
             with self.store.reading() as session:
                 rows = {r.id: r for r in session.execute(select(users).where(users.c.id.in_(user_ids)))}
                 found = [rows[u] for u in user_ids if u in rows]
-                items = draft_many(session, found, self.embedder, now, self.options)
+                items = draft_many(session, found, self.embedder, now, self.options, candidates)
         except Exception:
             log.exception("drafting a batch of scheduled briefs failed; drafting them one by one", extra={"users": len(user_ids)})
             return {}
