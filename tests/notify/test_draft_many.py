@@ -252,7 +252,10 @@ def test_one_failing_reader_does_not_stop_the_others_briefs(readers, store_url, 
             raise RuntimeError("boom")
         return real(session, user, embedder, now, options)
 
-    def draft_many(session, users, embedder, now, options):
+    batches: list[int] = []
+
+    def draft_many(session, users, embedder, now, options, candidates=None):
+        batches.append(len(users))
         if any(u.id == failing for u in users):
             raise RuntimeError("boom")
         return [real(session, u, embedder, now, options) for u in users]
@@ -266,8 +269,20 @@ def test_one_failing_reader_does_not_stop_the_others_briefs(readers, store_url, 
         written = set(conn.execute(select(briefs_table.c.user_id).where(briefs_table.c.period.is_not(None))).scalars())
     assert written == set(has_brief) - {failing}
     assert any(r.getMessage().startswith("a scheduled brief failed") and r.user_id == failing for r in caplog.records)
+    assert len(batches) > 1  # the other batches were drafted together
+    # It is tried again after a pause that doubles with each failure, not every round.
+    caplog.clear()
+    for wait, tried in ((0, False), (59, False), (1, True), (60, False), (60, True)):
+        s.clock.advance(wait)
+        assert s.run_once() == 0
+        failures = [r for r in caplog.records if r.getMessage().startswith("a scheduled brief failed")]
+        assert len(failures) == (1 if tried else 0), (wait, tried)
+        caplog.clear()
+    assert [r.failures for r in failures] == [3]
     monkeypatch.setattr(briefs, "draft", real)
-    assert s.run_once() == 1  # its brief is built on the next round
+    s.clock.advance(240)
+    assert s.run_once() == 1  # its brief is built once tried again
+    assert s.run_once() == 0 and not s._failed
     with store.engine.connect() as conn:
         assert conn.execute(
             select(func.count()).select_from(briefs_table).where(briefs_table.c.period.is_not(None))

@@ -176,3 +176,34 @@ async def test_the_scheduler_loop_sleeps_between_rounds(notify, receiver, store_
     task.cancel()
     assert woken == [1] and clock.slept[:3] == [30, 30, 30]
     scheduler.store.dispose()
+
+
+async def test_a_reader_whose_brief_fails_sees_why_on_me_until_a_brief_is_built(notify, receiver, store_url, monkeypatch):
+    from podbrief_notify import briefs as briefs_module
+
+    previous, notify.clock.current = notify.clock.current, utc(2026, 11, 20, 12, 0)
+    auth = await signup(notify.client, "broken@example.com", timezone="UTC", brief_hour=6)
+    notify.clock.current = previous
+    await notify.client.post("/v1/subscriptions", headers=auth, json={"feed_url": feed_url(1)})
+    await notify.consume(insight("An idea worth a brief.", episode=1))
+    assert (await notify.client.get("/v1/me", headers=auth)).json()["brief_problem"] is None
+    real = briefs_module.build
+
+    def broken(*args, **kwargs):
+        raise ValueError("stored data this code cannot read")
+
+    monkeypatch.setattr("podbrief_notify.scheduler.build", broken)
+    clock = FakeClock(utc(2026, 11, 24, 6, 5))
+    scheduler = _scheduler(store_url, clock)
+    assert scheduler.run_once() == 0
+    problem = (await notify.client.get("/v1/me", headers=auth)).json()["brief_problem"]
+    assert problem["message"] == (
+        "Your brief for daily:2026-11-24 could not be built (ValueError); tried again at 2026-11-24 06:06 UTC."
+    )
+    assert problem["at"].startswith("2026-11-24T06:05")
+    assert "stored data" not in problem["message"]  # the exception's text may hold internals: its kind only
+    monkeypatch.setattr("podbrief_notify.scheduler.build", real)
+    clock.advance(60)
+    assert scheduler.run_once() == 1
+    assert (await notify.client.get("/v1/me", headers=auth)).json()["brief_problem"] is None
+    scheduler.store.dispose()

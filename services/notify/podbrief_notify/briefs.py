@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from podbrief_runtime.store import Store
-from sqlalchemy import Row, case, exists, func, insert, null, select
+from sqlalchemy import Row, case, exists, func, insert, null, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
@@ -582,6 +582,8 @@ def build(
     user = session.execute(select(users).where(users.c.id == user_id)).first()
     if user is None:
         raise NotFound("user not found")
+    if user.brief_error is not None:  # a brief is built (or found empty) now: the reader's last problem is over
+        session.execute(update(users).where(users.c.id == user_id).values(brief_error=None, brief_error_at=None))
     if drafted is not None and drafted.user == user and not _sent_meanwhile(session, user_id, drafted.items):
         items = drafted.items
     else:

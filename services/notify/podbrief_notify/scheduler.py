@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from podbrief_runtime.store import Store
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from podbrief_notify.briefs import BriefOptions, Candidates, Drafted, build, draft_many
@@ -28,6 +28,8 @@ from podbrief_notify.tables import briefs, insights, users
 log = logging.getLogger(__name__)
 
 BATCH = 256  # due readers drafted together (`briefs.draft_many`)
+RETRY_FIRST = timedelta(minutes=1)  # a reader's failed brief is tried again after this, then twice as long each time,
+RETRY_MOST = timedelta(hours=1)  # at most this long (until its period ends)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class Scheduler:
         self.on_brief = on_brief
         # Users found with nothing to send, and the newest insight at that time: no need to look again until it changes.
         self._empty: dict[tuple[str, str], datetime | None] = {}
+        # Briefs that failed to build: (failures so far, when to try again). A reader whose brief keeps failing (bad
+        # stored data, a bug) is retried with a growing pause, not every round with a traceback each time.
+        self._failed: dict[tuple[str, str], tuple[int, datetime]] = {}
 
     def due(self, now: datetime) -> list[tuple[str, str]]:
         """(user id, period key) of every user whose current period is due and has no brief yet."""
@@ -113,7 +118,13 @@ class Scheduler:
         due = self.due(now)
         still_due = set(due)
         self._empty = {key: seen for key, seen in self._empty.items() if key in still_due}
-        todo = [(u, p) for u, p in due if not ((u, p) in self._empty and self._empty[(u, p)] == newest)]
+        self._failed = {key: failed for key, failed in self._failed.items() if key in still_due}
+        todo = [
+            (u, p)
+            for u, p in due
+            if not ((u, p) in self._empty and self._empty[(u, p)] == newest)
+            and not ((u, p) in self._failed and now < self._failed[(u, p)][1])
+        ]
         built = 0
         candidates = Candidates()  # read once for the round's batches
         for start in range(0, len(todo), self.batch):
@@ -127,6 +138,7 @@ class Scheduler:
                     self._empty[(user_id, period)] = newest
                     continue
                 self._empty.pop((user_id, period), None)
+                self._failed.pop((user_id, period), None)
                 built += 1
                 BRIEFS.labels(trigger="scheduled").inc()
                 log.info("scheduled brief built", extra={"user_id": user_id, "period": period, "items": payload["size"]})
@@ -158,9 +170,28 @@ class Scheduler:
             return False  # another process built this period's brief first
         except NotFound:
             return False  # the reader left meanwhile
-        except Exception:
-            log.exception("a scheduled brief failed; the others go on", extra={"user_id": user_id, "period": period})
+        except Exception as exc:
+            failures = self._failed.get((user_id, period), (0, now))[0] + 1
+            pause = min(RETRY_MOST, RETRY_FIRST * 2 ** (failures - 1))
+            self._failed[(user_id, period)] = (failures, now + pause)
+            log.exception(
+                "a scheduled brief failed; the others go on, this one is tried again in %ds",
+                pause.total_seconds(),
+                extra={"user_id": user_id, "period": period, "failures": failures},
+            )
+            retry = f"{now + pause:%Y-%m-%d %H:%M} UTC"
+            self._tell(
+                user_id, now, f"Your brief for {period} could not be built ({type(exc).__name__}); tried again at {retry}."
+            )
             return False
+
+    def _tell(self, user_id: str, now: datetime, message: str) -> None:
+        """Store why the reader's brief failed on their row (GET /v1/me shows it until a brief is built)."""
+        try:
+            with self.store.transaction() as session:
+                session.execute(update(users).where(users.c.id == user_id).values(brief_error=message, brief_error_at=now))
+        except Exception:
+            log.exception("could not store a reader's brief problem", extra={"user_id": user_id})
 
     async def run(self, interval: float) -> None:
         """Loop until cancelled."""

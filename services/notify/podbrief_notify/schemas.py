@@ -72,6 +72,11 @@ class ApiKeysPublic(BaseModel):
     count: int
 
 
+class BriefProblem(BaseModel):
+    message: str = Field(description="What went wrong, in words.")
+    at: datetime = Field(description="When the last try failed.")
+
+
 class MePublic(BaseModel):
     id: str
     email: str
@@ -94,6 +99,11 @@ class MePublic(BaseModel):
         default=None,
         description="Your briefs as an Atom feed for a feed reader; the URL carries its own token (feed readers send no "
         "headers): `POST /v1/me/briefs-feed` replaces it, `DELETE /v1/me/briefs-feed` turns it off.",
+    )
+    brief_problem: BriefProblem | None = Field(
+        default=None,
+        description="Why your last scheduled brief could not be built, while it could not: it is tried again with a "
+        "growing pause (a minute, doubling, at most an hour); null once a brief is built.",
     )
 
 

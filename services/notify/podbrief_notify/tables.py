@@ -49,6 +49,9 @@ users = Table(
     # worker embeds them (see interest_vectors.py).
     Column("interest_vectors", LargeBinary),
     Column("interest_model", String(200)),
+    # Why the reader's last scheduled brief could not be built, and when (None once a brief is built): shown on /v1/me.
+    Column("brief_error", Text),
+    Column("brief_error_at", UTCDateTime),
     UniqueConstraint("feed_token", name="uq_users_feed_token"),
 )
 

@@ -20,7 +20,10 @@ router = APIRouter(prefix="/v1", tags=["users"])
 
 def _me(row: Row[Any], ctx: Context) -> MePublic:
     feed = f"{ctx.settings.base_url()}/v1/me/briefs.atom?token={row.feed_token}" if row.feed_token else None
-    return MePublic.model_validate({**row._asdict(), "discover": discover_mode(row), "briefs_feed_url": feed})
+    problem = {"message": row.brief_error, "at": row.brief_error_at} if row.brief_error else None
+    return MePublic.model_validate(
+        {**row._asdict(), "discover": discover_mode(row), "briefs_feed_url": feed, "brief_problem": problem}
+    )
 
 
 def _confirm_link(ctx: Context, token: str) -> str:
