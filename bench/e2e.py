@@ -2,7 +2,7 @@
 
 Reports the pipeline's wall time next to the time plain transcription of the same audio takes in the same run
 (the service's own transcription path, sequentially, in this process), and the peak memory of the whole stack
-(broker + four services, summed resident set sampled every 0.25 s).
+(broker + the four services' five processes, notify as worker and API; summed resident set sampled every 0.25 s).
 Targets: with the LLM stage on (the default, embedded) the pipeline within 2x of transcription alone, without it
 (`--llm off`) within 1.3x; stack peak under 4 GiB.
 
@@ -115,7 +115,7 @@ def main() -> int:
     transcription, audio_seconds = transcription_seconds(args.episodes)
     ratio = pipeline / transcription
     print(f"episodes: {args.episodes} ({audio_seconds:.0f} s of audio), LLM stage {args.llm}")
-    print(f"stack start (broker + 4 services, models loaded): {ready:.1f} s")
+    print(f"stack start (broker + 5 service processes, models loaded): {ready:.1f} s")
     print(f"subscription -> delivered brief: {pipeline:.1f} s")
     print(f"plain transcription of the same audio (service path, sequential, same run): {transcription:.1f} s")
     print(f"pipeline / transcription: {ratio:.2f}x (target <= {target}x)")
