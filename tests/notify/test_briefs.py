@@ -151,6 +151,30 @@ async def test_briefs_are_listed_and_read_back(notify, receiver):
     assert one["items"][0]["text"] == "First idea." and one["deliveries"][0]["status"] == "delivered"
 
 
+async def test_many_readers_opening_their_latest_brief_at_once_each_get_their_own(notify, receiver):
+    import asyncio
+
+    readers = []
+    for n in range(12):
+        auth, _ = await _user_with_hook(notify, receiver, n % 3 + 1, email=f"r{n}@example.com")
+        readers.append(auth)
+    await notify.consume(*(insight(f"An idea of show {f}.", feed=f, episode=1) for f in (1, 2, 3)))
+    ids = [(await notify.client.post("/v1/briefs", headers=auth)).json()["id"] for auth in readers[:10]]  # two have none
+    batches: list[int] = []
+    real = notify.context.latest.load_many
+
+    def load_many(keys):
+        batches.append(len(keys))
+        return real(keys)
+
+    notify.context.latest.load_many = load_many
+    # Gathered into batches (`Context.latest`): each answer is the asking reader's own brief, twice each.
+    answers = await asyncio.gather(*(notify.client.get("/v1/briefs/latest", headers=auth) for auth in readers * 2))
+    assert [a.status_code for a in answers] == ([200] * 10 + [404] * 2) * 2
+    assert [a.json()["id"] for a in answers if a.status_code == 200] == ids * 2
+    assert max(batches) > 1 and sum(batches) < len(answers)  # read together, and a reader's two requests shared reads
+
+
 async def test_the_html_page_links_timestamps_folds_related_and_opens_by_token(notify, receiver):
     auth, _ = await _user_with_hook(notify, receiver, 1)
     older = insight("Older <b>idea</b> & friends.", feed=1, episode=1, ident="old", start=125)

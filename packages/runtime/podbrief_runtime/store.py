@@ -61,6 +61,9 @@ inbox = Table(
 )
 
 
+LONE_READ = "podbrief_lone_read"  # execution option of a connection that runs a single SELECT (`Store.lone_read`)
+
+
 def make_engine(url: str, immediate: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and real transactions so several processes can share it.
 
@@ -70,7 +73,9 @@ def make_engine(url: str, immediate: bool = False) -> Engine:
     """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    # As many pooled connections as the API's threads (40): with SQLAlchemy's default 5 (+10 overflow) a busy API opened
+    # and closed a connection, PRAGMAs included, for most requests.
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=40, max_overflow=10)
 
     # SQLAlchemy's pysqlite recipe: the driver stays in autocommit and SQLAlchemy emits BEGIN itself;
     # otherwise a SAVEPOINT (Store.claim) runs outside a transaction and commits on its own.
@@ -84,6 +89,8 @@ def make_engine(url: str, immediate: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get(LONE_READ):
+            return  # one SELECT is a consistent snapshot by itself: no BEGIN, and so no ROLLBACK, to run
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

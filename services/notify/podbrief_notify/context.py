@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from cachetools import TTLCache
 from podbrief_runtime.store import Store
+from starlette.concurrency import run_in_threadpool
 
-from podbrief_notify.briefs import BriefOptions
+from podbrief_notify.briefs import BriefOptions, latest_payloads
 from podbrief_notify.clock import Clock, SystemClock
 from podbrief_notify.delivery import Deliverer, HttpSender, Sender
 from podbrief_notify.email import Mailer
@@ -57,21 +59,52 @@ class KeyCache:
             self._entries.pop(key_hash, None)
 
 
-class Coalescer:
-    """Concurrent reads of one key share a single load (the latest brief of a user opening it on several devices,
-    or a client retrying): a burst costs one store read, not one per request. Nothing is kept after the load."""
+class Batcher:
+    """Reads by key, gathered: a read asked for while others are in flight waits for the next batch, and the keys of
+    a batch are read together in one thread call (`load_many`, one connection), so a burst of many readers opening
+    their latest brief costs a few thread hand-offs, not one each (the hand-off cost more than the read). Concurrent
+    reads of one key share one read. Nothing is kept after a batch: a new brief is never hidden behind an old one."""
 
-    def __init__(self) -> None:
-        self._loading: dict[str, asyncio.Future[str | None]] = {}
+    def __init__(self, load_many: Callable[[list[str]], dict[str, str | None]], parallel: int = 1, most: int = 256) -> None:
+        self.load_many = load_many
+        self.parallel = parallel  # batches in flight at once
+        self.most = most  # keys in one batch
+        self._waiting: dict[str, asyncio.Future[str | None]] = {}
+        self._reading: dict[str, asyncio.Future[str | None]] = {}
+        self._running = 0
 
-    async def get_or_load(self, key: str, load: Callable[[], Awaitable[str | None]]) -> str | None:
-        """`load()`'s value; a call arriving while a load of `key` is in flight waits for that load instead."""
-        pending = self._loading.get(key)
+    async def get(self, key: str) -> str | None:
+        """The value of `key`, read in the next batch (or the one already reading it)."""
+        pending = self._reading.get(key) or self._waiting.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(load())
-            self._loading[key] = pending
-            pending.add_done_callback(lambda _: self._loading.pop(key, None))
+            pending = asyncio.get_running_loop().create_future()
+            self._waiting[key] = pending
+            if self._running < self.parallel:
+                self._running += 1
+                asyncio.ensure_future(self._drain())
         return await asyncio.shield(pending)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                keys = list(self._waiting)[: self.most]
+                batch = {k: self._waiting.pop(k) for k in keys}
+                self._reading.update(batch)
+                try:
+                    values = await run_in_threadpool(self.load_many, keys)
+                except Exception as exc:  # every reader of the batch gets the error (a 500), none waits forever
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for key, future in batch.items():
+                        if not future.done():
+                            future.set_result(values.get(key))
+                finally:
+                    for key in keys:
+                        self._reading.pop(key, None)
+        finally:
+            self._running -= 1
 
 
 @dataclass
@@ -88,10 +121,13 @@ class Context:
     options: BriefOptions
     emitted: Callable[[], None] = lambda: None
     keys: KeyCache = field(default_factory=KeyCache)
-    latest: Coalescer = field(default_factory=Coalescer)
+    latest: Batcher = field(init=False)  # readers' latest briefs (`briefs.latest_payloads`)
     mailer: Mailer | None = None  # set when an SMTP server is configured
     signups: SignupThrottle = field(default_factory=lambda: SignupThrottle(0, 0))
     worker_embedder: Embedder | None = None  # the worker's model over HTTP (the API process, PODBRIEF_EMBED_URL)
+
+    def __post_init__(self) -> None:
+        self.latest = Batcher(partial(latest_payloads, self.store))
 
     @property
     def text_embedder(self) -> Embedder | None:

@@ -81,7 +81,7 @@ def list_briefs(ctx: Ctx, user_id: CurrentUser, paging: PageDep) -> BriefsPublic
 )
 async def latest_brief(ctx: Ctx, user_id: CurrentUser) -> Response:
     """The caller's newest brief."""
-    payload = await ctx.latest.get_or_load(user_id, lambda: run_in_threadpool(briefs.latest_payload, ctx.store, user_id))
+    payload = await ctx.latest.get(user_id)
     if payload is None:
         raise NotFound("no brief yet")
     # Stored already validated as BriefPublic: sent as is, without parsing it again.
