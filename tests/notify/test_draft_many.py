@@ -222,7 +222,7 @@ def test_the_scheduler_drafts_in_batches_and_stores_what_draft_would(readers, st
     with store.reading() as session:
         expected = {r.id: briefs.draft(session, r, EMBEDDER, NOW, OPTIONS) for r in _rows(session, user_ids)}
     s = _scheduled(store_url, batch=5)
-    assert s.batch == 5 and Scheduler(store, None, FakeClock(NOW), OPTIONS).batch == scheduler.BATCH == 256
+    assert s.batch == 5 and Scheduler(store, None, FakeClock(NOW), OPTIONS).batch == scheduler.BATCH == 1024
     assert s.run_once() == sum(1 for items in expected.values() if items)
     with store.engine.connect() as conn:
         stored = {

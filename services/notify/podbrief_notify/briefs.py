@@ -125,16 +125,23 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController().select(user_api="blas")
 
 
-def _votes(session: Session, user_ids: Collection[str]) -> dict[str, list[tuple[str, bytes]]]:
-    """Each user's votes as (vote, the voted insight's embedding), in the order of the voted insights' ids."""
-    out: dict[str, list[tuple[str, bytes]]] = {}
-    for row in session.execute(
-        select(feedback.c.user_id, feedback.c.vote, insights.c.embedding)
-        .join(insights, insights.c.insight_id == feedback.c.insight_id)
+def _votes(session: Session, user_ids: Collection[str], shared: _Shared) -> dict[str, list[tuple[str, bytes]]]:
+    """Each user's votes as (vote, the voted insight's embedding), in the order of the voted insights' ids. The
+    embeddings of insights among the candidates come from them; only older ones are read."""
+    votes = session.execute(
+        select(feedback.c.user_id, feedback.c.vote, feedback.c.insight_id)
         .where(feedback.c.user_id.in_(list(user_ids)))
         .order_by(feedback.c.user_id, feedback.c.insight_id)
-    ):
-        out.setdefault(row.user_id, []).append((row.vote, row.embedding))
+    ).all()
+    vectors = {shared.rows[i].insight_id: shared.rows[i].embedding for i in shared.at_ids(r.insight_id for r in votes)}
+    older = sorted({r.insight_id for r in votes} - set(vectors))
+    for chunk in (older[k : k + 500] for k in range(0, len(older), 500)):
+        read = session.execute(select(insights.c.insight_id, insights.c.embedding).where(insights.c.insight_id.in_(chunk)))
+        vectors.update((r.insight_id, r.embedding) for r in read)
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for row in votes:
+        if row.insight_id in vectors:  # (a vote on an insight the store no longer holds counts for nothing)
+            out.setdefault(row.user_id, []).append((row.vote, vectors[row.insight_id]))
     return out
 
 
@@ -196,6 +203,14 @@ class Candidates:
 
     def __init__(self) -> None:
         self._held: tuple[datetime, frozenset[str], frozenset[str], _Shared] | None = None
+        self._full: dict[str, Row[Any]] = {}  # chosen insights read in full (an insight, once stored, never changes)
+
+    def described(self, session: Session, ids: Sequence[str]) -> dict[str, Row[Any]]:
+        """The full rows of the insights `ids` (by id): those not read for an earlier batch of the round read now.
+        A round's briefs choose many of the same insights: most are read once, not once per batch."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._full]
+        self._full.update(zip(missing, by_ids(session, missing), strict=True))
+        return self._full
 
     def get(
         self, session: Session, feed_ids: Collection[str], counted: Collection[str], cutoff: datetime, now: datetime
@@ -227,6 +242,7 @@ class _Shared:
 
     def __init__(self, rows: list[Candidate], now: datetime) -> None:
         self.rows = rows
+        self.index = {r.insight_id: i for i, r in enumerate(rows)}
         by_feed: dict[str, list[int]] = {}
         for i, r in enumerate(rows):
             by_feed.setdefault(r.feed_id, []).append(i)
@@ -243,6 +259,10 @@ class _Shared:
         self.episodes = np.array([episode_code[r.episode_id] for r in rows], dtype=np.int64)
         self.shows = np.array([-1 if r.shows is None else r.shows for r in rows], dtype=np.int64)  # -1: not counted
         self._vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def at_ids(self, insight_ids: Iterable[str]) -> list[int]:
+        """The rows of those of `insight_ids` among the candidates."""
+        return [self.index[i] for i in insight_ids if i in self.index]
 
     def codes_of(self, cluster_ids: Iterable[str]) -> np.ndarray:
         """The codes of those of `cluster_ids` among the candidates."""
@@ -380,7 +400,7 @@ def _draft_many(
     shows = shows_per_cluster(
         session, {shared.rows[i].cluster_id for r in live for i in r.rows[r.own :] if shared.rows[i].shows is None}
     )
-    votes = _votes(session, {r.user.id for r in live})
+    votes = _votes(session, {r.user.id for r in live}, shared)
     picks: list[tuple[list[int], list[int]]] = []
     ranked: list[tuple[Pool, Tastes, np.ndarray]] = []
     for reader in live:
@@ -412,7 +432,7 @@ def _draft_many(
         picks.append((picked, discovered))
         ranked.append((pool, tastes, relevance))
     chosen_ids = [shared.rows[reader.rows[i]].insight_id for reader, (p, d) in zip(live, picks, strict=True) for i in p + d]
-    full = dict(zip(chosen_ids, by_ids(session, chosen_ids), strict=True))
+    full = candidates.described(session, chosen_ids)
     # Catalog shows are public: their links show for every reader.
     described = describe_many(
         session,

@@ -229,11 +229,15 @@ def shows_per_cluster(session: Session, cluster_ids: Iterable[str]) -> dict[str,
     return out
 
 
+_DESCRIBED = [c for c in insights.c if c.name != "embedding"]  # what a brief shows of an insight: all but its vector
+
+
 def by_ids(session: Session, ids: Sequence[str]) -> list[Row[Any]]:
-    """The full rows of the insights `ids`, in that order (an insight, once stored, is never changed or removed)."""
+    """The rows of the insights `ids` without their vectors, in that order (an insight, once stored, is never changed
+    or removed)."""
     found: dict[str, Row[Any]] = {}
     for chunk in _chunks(list(dict.fromkeys(ids))):
-        found.update({r.insight_id: r for r in session.execute(select(insights).where(insights.c.insight_id.in_(chunk)))})
+        found.update({r.insight_id: r for r in session.execute(select(*_DESCRIBED).where(insights.c.insight_id.in_(chunk)))})
     return [found[i] for i in ids]
 
 

@@ -27,7 +27,7 @@ from podbrief_notify.tables import briefs, insights, users
 
 log = logging.getLogger(__name__)
 
-BATCH = 256  # due readers drafted together (`briefs.draft_many`)
+BATCH = 1024  # due readers drafted together (`briefs.draft_many`; 256 measured 20% slower per reader on PostgreSQL)
 RETRY_FIRST = timedelta(minutes=1)  # a reader's failed brief is tried again after this, then twice as long each time,
 RETRY_MOST = timedelta(hours=1)  # at most this long (until its period ends)
 
