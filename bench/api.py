@@ -189,6 +189,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--store-url", help="a PostgreSQL database to serve from (in a schema of its own); default SQLite")
     parser.add_argument("--readers", type=int, default=1000, help="readers in the many-readers run (each request a random one)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--serve", choices=["notify", "bare"], help=argparse.SUPPRESS)
@@ -200,8 +201,9 @@ def main() -> int:
         serve(args.serve, args.port, args.db, args.payload)
         return 0
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db_url = f"sqlite:///{tmp}/notify.sqlite3"
+    from briefs import _bench_store_url  # (bench/briefs.py: a fresh SQLite file, or a fresh PostgreSQL schema)
+
+    with tempfile.TemporaryDirectory() as tmp, _bench_store_url(args.store_url, tmp) as db_url:
         keys, payload = seed(db_url, max(1, args.readers))
         payload_file = Path(tmp) / "brief.json"
         payload_file.write_text(payload)
@@ -245,7 +247,9 @@ def main() -> int:
         print(json.dumps({"results": results, "meets_target": ok}, indent=2))
     else:
         tool = "wrk" if shutil.which("wrk") else "httpx"
-        print(f"load: {tool}, {args.connections} connections, {args.seconds}s, one uvicorn worker, brief {len(payload)} bytes")
+        store = "postgresql" if args.store_url else "sqlite"
+        setup = f"{args.connections} connections, {args.seconds}s, one uvicorn worker, {store}, {len(payload)}-byte brief"
+        print(f"load: {tool}, {setup}")
         for name in ("bare_fastapi", "notify_latest_brief", "notify_latest_many_readers"):
             r = results[name]
             print(f"{name:27s} {r['rps']:8.0f} req/s   p99 {r['p99_ms']:6.1f} ms   non-2xx {int(r['errors'])}")
