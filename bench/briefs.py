@@ -1,18 +1,19 @@
 """Brief benchmarks: the scheduler's `briefs.draft_many` for every user (10,000 < 10 s), 2,000 webhooks (>= 500/s).
 
-Briefs: `podbrief_notify.briefs.draft`, the production code path, for every user of a seeded notify store (a
-temporary SQLite file, or `--store-url` PostgreSQL): 5,000 insights (384-dim unit float32 vectors, random quality,
-published within 14 days, ideas said on up to 4 shows) over 200 feeds; each user follows about 10 feeds, has 0-4
-interests with stored vectors (from a shared table of 500 topics, so no model is loaded: draft gets embedder=None)
-and a few up and down votes. Each user's draft runs in a session of its own, as `Scheduler.run_once` builds a
-brief (nothing is written). Printed next to a baseline in the same run on the same store and users: the bare SQL
-read of each user's candidate rows (one query per user in the same kind of session), the I/O no brief can avoid.
-The target is on the time for 10,000 users (projected from `--users` when fewer are drafted).
+Briefs: the scheduler's code path for every user of a seeded notify store (a temporary SQLite file, or
+`--store-url` PostgreSQL): 5,000 insights (384-dim unit float32 vectors, random quality, published within 14 days,
+ideas said on up to 4 shows) over 200 feeds; each user follows about 10 feeds, has 0-4 interests with stored
+vectors (from a shared table of 500 topics, so no model is loaded: embedder=None) and a few up and down votes.
+As `Scheduler.run_once` drafts: `briefs.draft_many` over batches of `scheduler.BATCH` users, one read session per
+batch, one `briefs.Candidates` for the round (nothing is written). Printed next to, in the same run on the same
+store, for the first `--sample` users: `briefs.draft` one user per session (the API's POST /v1/briefs), and the bare
+SQL read of each user's candidate rows. The timed drafts must equal the per-user drafts. The target is on the time
+for 10,000 users (projected from `--users` when fewer are drafted).
 
 Deliveries go through the real Deliverer (store, signing, SafeClient, attempt records) to a uvicorn receiver on
 loopback in another process.
 
-    .venv/bin/python bench/briefs.py [--users 2000] [--candidates 5000] [--deliveries 2000] [--store-url URL] [--json]
+    .venv/bin/python bench/briefs.py [--users N] [--sample N] [--candidates 5000] [--deliveries 2000] [--store-url URL] [--json]
 """
 
 from __future__ import annotations
