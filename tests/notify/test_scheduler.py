@@ -202,8 +202,17 @@ async def test_a_reader_whose_brief_fails_sees_why_on_me_until_a_brief_is_built(
     )
     assert problem["at"].startswith("2026-11-24T06:05")
     assert "stored data" not in problem["message"]  # the exception's text may hold internals: its kind only
-    monkeypatch.setattr("podbrief_notify.scheduler.build", real)
+    # A brief failing all week long waits an hour between tries, at most (and the pause's arithmetic never overflows).
+    [(key, (failures, retry_at))] = scheduler._failed.items()
+    assert failures == 1 and retry_at == utc(2026, 11, 24, 6, 6)
+    scheduler._failed[key] = (300, retry_at)
     clock.advance(60)
+    assert scheduler.run_once() == 0
+    assert scheduler._failed[key] == (301, utc(2026, 11, 24, 7, 6))
+    problem = (await notify.client.get("/v1/me", headers=auth)).json()["brief_problem"]
+    assert problem["message"].endswith("tried again at 2026-11-24 07:06 UTC.")
+    clock.advance(3600)
+    monkeypatch.setattr("podbrief_notify.scheduler.build", real)
     assert scheduler.run_once() == 1
     assert (await notify.client.get("/v1/me", headers=auth)).json()["brief_problem"] is None
     scheduler.store.dispose()

@@ -61,7 +61,9 @@ inbox = Table(
 )
 
 
-LONE_READ = "podbrief_lone_read"  # execution option of a connection that runs a single SELECT (`Store.lone_read`)
+# Execution option of a SQLite connection that only reads, one statement at a time: no BEGIN is sent, so each
+# statement is its own snapshot (and on a connection that writes, each statement would commit at once: reads only).
+LONE_READ = "podbrief_lone_read"
 
 
 def make_engine(url: str, immediate: bool = False) -> Engine:
@@ -73,9 +75,12 @@ def make_engine(url: str, immediate: bool = False) -> Engine:
     """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    # As many pooled connections as the API's threads (40): with SQLAlchemy's default 5 (+10 overflow) a busy API opened
-    # and closed a connection, PRAGMAs included, for most requests.
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=40, max_overflow=10)
+    # Readers pool as many connections as the API has threads (40): with SQLAlchemy's default 5 (+10 overflow) a busy
+    # API opened and closed a connection, PRAGMAs included, for most requests. Writers keep the default: they queue
+    # in the pool rather than spin on SQLite's busy handler. (An in-memory database has a pool of one: no sizes.)
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    sizes = {} if immediate or in_memory else {"pool_size": 40, "max_overflow": 10}
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **sizes)
 
     # SQLAlchemy's pysqlite recipe: the driver stays in autocommit and SQLAlchemy emits BEGIN itself;
     # otherwise a SAVEPOINT (Store.claim) runs outside a transaction and commits on its own.

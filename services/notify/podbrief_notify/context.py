@@ -62,26 +62,32 @@ class KeyCache:
 class Batcher:
     """Reads by key, gathered: a read asked for while others are in flight waits for the next batch, and the keys of
     a batch are read together in one thread call (`load_many`, one connection), so a burst of many readers opening
-    their latest brief costs a few thread hand-offs, not one each (the hand-off cost more than the read). Concurrent
-    reads of one key share one read. Nothing is kept after a batch: a new brief is never hidden behind an old one."""
+    their latest brief costs a few thread hand-offs, not one each (the hand-off cost more than the read). Reads of
+    one key waiting together share one read. Nothing is kept after a batch, and a request never joins a read already
+    under way: a brief committed before the request is never hidden behind an older one."""
 
     def __init__(self, load_many: Callable[[list[str]], dict[str, str | None]], parallel: int = 1, most: int = 256) -> None:
         self.load_many = load_many
         self.parallel = parallel  # batches in flight at once
         self.most = most  # keys in one batch
         self._waiting: dict[str, asyncio.Future[str | None]] = {}
-        self._reading: dict[str, asyncio.Future[str | None]] = {}
         self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # the batches' tasks, held so they are not collected mid-read
 
     async def get(self, key: str) -> str | None:
-        """The value of `key`, read in the next batch (or the one already reading it)."""
-        pending = self._reading.get(key) or self._waiting.get(key)
+        """The value of `key`, read in the next batch: never one already reading, which may have begun before what the
+        caller expects to see was committed."""
+        pending = self._waiting.get(key)
         if pending is None:
             pending = asyncio.get_running_loop().create_future()
+            # Retrieved even when every waiter left (a client that hung up): no "exception was never retrieved".
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
             self._waiting[key] = pending
             if self._running < self.parallel:
                 self._running += 1
-                asyncio.ensure_future(self._drain())
+                task = asyncio.ensure_future(self._drain())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         return await asyncio.shield(pending)
 
     async def _drain(self) -> None:
@@ -89,7 +95,6 @@ class Batcher:
             while self._waiting:
                 keys = list(self._waiting)[: self.most]
                 batch = {k: self._waiting.pop(k) for k in keys}
-                self._reading.update(batch)
                 try:
                     values = await run_in_threadpool(self.load_many, keys)
                 except Exception as exc:  # every reader of the batch gets the error (a 500), none waits forever
@@ -100,9 +105,10 @@ class Batcher:
                     for key, future in batch.items():
                         if not future.done():
                             future.set_result(values.get(key))
-                finally:
-                    for key in keys:
-                        self._reading.pop(key, None)
+                finally:  # (cancelled at shutdown: no waiter is left hanging)
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_exception(RuntimeError("the read was stopped"))
         finally:
             self._running -= 1
 

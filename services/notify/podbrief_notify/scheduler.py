@@ -136,6 +136,7 @@ class Scheduler:
                     continue
                 if payload is None:
                     self._empty[(user_id, period)] = newest
+                    self._failed.pop((user_id, period), None)
                     continue
                 self._empty.pop((user_id, period), None)
                 self._failed.pop((user_id, period), None)
@@ -172,7 +173,7 @@ class Scheduler:
             return False  # the reader left meanwhile
         except Exception as exc:
             failures = self._failed.get((user_id, period), (0, now))[0] + 1
-            pause = min(RETRY_MOST, RETRY_FIRST * 2 ** (failures - 1))
+            pause = min(RETRY_MOST, RETRY_FIRST * 2 ** min(failures - 1, 12))  # (a week of failures must not overflow)
             self._failed[(user_id, period)] = (failures, now + pause)
             log.exception(
                 "a scheduled brief failed; the others go on, this one is tried again in %ds",
@@ -181,15 +182,22 @@ class Scheduler:
             )
             retry = f"{now + pause:%Y-%m-%d %H:%M} UTC"
             self._tell(
-                user_id, now, f"Your brief for {period} could not be built ({type(exc).__name__}); tried again at {retry}."
+                user_id,
+                period,
+                now,
+                f"Your brief for {period} could not be built ({type(exc).__name__}); tried again at {retry}.",
             )
             return False
 
-    def _tell(self, user_id: str, now: datetime, message: str) -> None:
-        """Store why the reader's brief failed on their row (GET /v1/me shows it until a brief is built)."""
+    def _tell(self, user_id: str, period: str, now: datetime, message: str) -> None:
+        """Store why the reader's brief failed on their row (GET /v1/me shows it until a brief is built), unless another
+        process built this period's brief meanwhile."""
+        built = exists().where(and_(briefs.c.user_id == user_id, briefs.c.period == period))
         try:
             with self.store.transaction() as session:
-                session.execute(update(users).where(users.c.id == user_id).values(brief_error=message, brief_error_at=now))
+                session.execute(
+                    update(users).where(users.c.id == user_id, ~built).values(brief_error=message, brief_error_at=now)
+                )
         except Exception:
             log.exception("could not store a reader's brief problem", extra={"user_id": user_id})
 
