@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -44,6 +45,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     health_ports: dict[str, int] = field(default_factory=dict)
     embed_port: int | None = None  # the notify worker's embedding endpoint, which the API asks; fixed across restarts
+    embed_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))  # its shared secret, one per stack
 
     @property
     def api_url(self) -> str:
@@ -101,8 +103,10 @@ class Stack:
         }
         if name == "notify":  # a replica (notify#2) serves no endpoint: the API asks one worker
             env["PODBRIEF_EMBED_PORT"] = str(self.embed_port)
+            env["PODBRIEF_EMBED_TOKEN"] = self.embed_token
         elif name.split("#")[0] == API:
             env["PODBRIEF_EMBED_URL"] = f"http://127.0.0.1:{self.embed_port}"
+            env["PODBRIEF_EMBED_TOKEN"] = self.embed_token
         return {**env, **self.env}
 
     def start_service(self, name: str) -> subprocess.Popen[bytes]:

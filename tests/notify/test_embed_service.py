@@ -24,11 +24,11 @@ SLEEP = "Sleeping less than six hours raises error rates at work."
 REST = "A nap after lunch restores attention for the afternoon."
 
 
-def _serve(embedder: Embedder) -> Iterator[str]:
+def _serve(embedder: Embedder, token: str | None = None) -> Iterator[str]:
     """The worker's embedding endpoint on a loopback port, served by uvicorn in a thread; yields its URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_embed_app(embedder), host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(create_embed_app(embedder, token), host="127.0.0.1", port=port, log_config=None, access_log=False)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -66,6 +66,34 @@ def test_the_remote_embedder_gets_the_workers_vectors_over_http(worker_url):
     assert np.array_equal(remote.embed(texts), EMBEDDER.embed(texts))
     assert remote.name == "hash"
     remote.close()
+
+
+TOKEN = "an-embedding-token-of-some-length"
+
+
+@pytest.fixture
+def guarded_url() -> Iterator[str]:
+    """The endpoint with a token (PODBRIEF_EMBED_TOKEN)."""
+    yield from _serve(EMBEDDER, TOKEN)
+
+
+def test_with_a_token_the_endpoint_answers_only_who_sends_it(guarded_url):
+    import httpx
+
+    body = {"texts": [SLEEP]}
+    assert httpx.post(f"{guarded_url}/embed", json=body).status_code == 401
+    assert httpx.post(f"{guarded_url}/embed", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert httpx.post(f"{guarded_url}/embed", json=body, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    vectors = RemoteEmbedder(guarded_url, token=TOKEN).embed([SLEEP])
+    assert np.allclose(vectors, EMBEDDER.embed([SLEEP]), atol=1e-6)
+    with pytest.raises(EmbedderUnavailable, match="HTTPStatusError"):
+        RemoteEmbedder(guarded_url).embed([SLEEP])  # (the API without the token: words-only search, as when it is down)
+
+
+def test_a_short_embed_token_is_refused_and_an_empty_one_is_none():
+    with pytest.raises(ValueError, match="PODBRIEF_EMBED_TOKEN must be at least 16 characters"):
+        Settings(_env_file=None, embed_token="short")  # type: ignore[call-arg]
+    assert Settings(_env_file=None, embed_token="").embed_token is None  # type: ignore[call-arg]
 
 
 def test_a_silent_endpoint_costs_one_timeout_then_none_until_the_pause_ends():

@@ -32,7 +32,7 @@ def compose() -> dict:
         [binary, "-f", str(COMPOSE), "config"],
         capture_output=True,
         text=True,
-        env={"POSTGRES_PASSWORD": "test-only", "PATH": "/usr/bin:/bin"},
+        env={"POSTGRES_PASSWORD": "test-only", "PODBRIEF_EMBED_TOKEN": "test-only-embed-token", "PATH": "/usr/bin:/bin"},
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
@@ -49,6 +49,18 @@ def test_compose_refuses_to_start_without_the_database_password():
     )
     assert result.returncode != 0
     assert "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_compose_refuses_to_start_without_the_embedding_endpoints_token():
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={"POSTGRES_PASSWORD": "test-only", "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+    )
+    assert result.returncode != 0
+    assert "PODBRIEF_EMBED_TOKEN" in result.stderr
 
 
 def test_every_container_has_a_healthcheck_and_waits_for_healthy_dependencies(compose):
@@ -77,6 +89,7 @@ def test_the_api_reaches_the_workers_embedding_endpoint_and_only_the_api_is_publ
     port = worker["environment"]["PODBRIEF_EMBED_PORT"]
     assert worker["environment"]["PODBRIEF_EMBED_HOST"] == "0.0.0.0"
     assert api["environment"]["PODBRIEF_EMBED_URL"] == f"http://notify:{port}"
+    assert api["environment"]["PODBRIEF_EMBED_TOKEN"] == worker["environment"]["PODBRIEF_EMBED_TOKEN"] == "test-only-embed-token"
     assert not worker.get("ports") and api["ports"]
     assert "kafka" not in api["depends_on"], "the API must not wait for the broker: it consumes nothing"
 

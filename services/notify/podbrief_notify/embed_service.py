@@ -7,6 +7,7 @@ without meaning (search matches words only; interests are embedded by the worker
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import httpx
 import numpy as np
-from fastapi import FastAPI
+from fastapi import FastAPI, Header, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
@@ -35,12 +36,16 @@ class EmbedReply(BaseModel):
     vectors: list[list[float]] = Field(description="One unit-length vector per text, in order.")
 
 
-def create_embed_app(embedder: Embedder) -> FastAPI:
-    """The worker's internal app: POST /embed turns texts into the model's vectors."""
+def create_embed_app(embedder: Embedder, token: str | None = None) -> FastAPI:
+    """The worker's internal app: POST /embed turns texts into the model's vectors; with `token`, only for requests
+    that carry it (`Authorization: Bearer <token>`: 401 otherwise, before any text is embedded)."""
     app = FastAPI(title="podbrief notify worker: embeddings", docs_url=None, redoc_url=None, openapi_url=None)
+    expected = f"Bearer {token}".encode() if token else None
 
     @app.post("/embed")
-    async def embed(body: EmbedRequest) -> EmbedReply:
+    async def embed(body: EmbedRequest, authorization: Annotated[str, Header()] = "") -> EmbedReply:
+        if expected is not None and not hmac.compare_digest(authorization.encode(), expected):
+            raise HTTPException(401, "the embedding endpoint needs the API's token (PODBRIEF_EMBED_TOKEN)")
         vectors = await run_in_threadpool(embedder.embed, body.texts)
         return EmbedReply(model=embedder.name, vectors=vectors.tolist())
 
@@ -51,10 +56,10 @@ class RemoteEmbedder:
     """The worker's model over HTTP, for the API process: `embed` raises EmbedderUnavailable when the worker does
     not answer within `timeout`, and for `pause` seconds after that without trying, so an outage costs one wait."""
 
-    def __init__(self, url: str, timeout: float = 3.0, pause: float = 5.0) -> None:
+    def __init__(self, url: str, timeout: float = 3.0, pause: float = 5.0, token: str | None = None) -> None:
         self.url = url.rstrip("/") + "/embed"
         self.pause = pause
-        self._client = httpx.Client(timeout=timeout)
+        self._client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"} if token else None)
         self._model = ""
         self._down_until = 0.0
         self._lock = threading.Lock()

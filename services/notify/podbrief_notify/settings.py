@@ -38,6 +38,12 @@ class Settings(ServiceSettings):
         "or while it does not answer: search matches words only, and new interests are embedded by the worker "
         "within seconds).",
     )
+    embed_token: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of the worker's embedding endpoint and the API process: the worker answers POST /embed "
+        "only with `Authorization: Bearer <token>`, and the API sends it (unset: the endpoint answers whoever reaches it, "
+        "so keep it on loopback; `podbrief up` makes one per stack, compose requires one).",
+    )
     embed_timeout_s: float = Field(
         default=3.0,
         gt=0,
@@ -126,6 +132,15 @@ class Settings(ServiceSettings):
         le=1.0,
         description="How much better a discovered item must match an interest than the weakest own-show item it replaces.",
     )
+
+    @field_validator("embed_token", mode="before")
+    @classmethod
+    def _empty_token_is_no_token(cls, value: object) -> object:
+        if value == "":
+            return None
+        if isinstance(value, str) and len(value) < 16:
+            raise ValueError("PODBRIEF_EMBED_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 24`)")
+        return value
 
     @field_validator("admin_key", mode="before")
     @classmethod
