@@ -178,3 +178,13 @@ def test_select_ranks_several_users_as_each_alone():
     together = select(scores, candidates, 5, Weights())
     assert together == [select(row[None, :], candidates, 5, Weights())[0] for row in scores]
     assert [len(p) for p in together] == [5, 5, 0]
+
+
+def test_a_candidate_whose_score_is_not_a_number_is_skipped_not_fatal():
+    rng = np.random.default_rng(11)
+    candidates, tastes, _ = _random_user(rng)
+    scores = score(candidates, tastes, Weights())
+    broken = scores.copy()
+    broken[0, int(np.argmax(scores[0]))] = np.nan  # e.g. an insight stored with a broken vector
+    [picked] = select(broken, candidates, 5, Weights())
+    assert len(picked) == 5 and int(np.argmax(scores[0])) not in picked

@@ -129,6 +129,7 @@ def select(scores: np.ndarray, pool: Pool, size: int, weights: Weights) -> list[
     if count == 0 or size <= 0:
         return [[] for _ in range(users)]
     remaining = scores.astype(np.float32, copy=True)
+    remaining[np.isnan(remaining)] = -np.inf  # a score that is not a number (a broken vector) is never picked, and stops nothing
     penalty = np.zeros_like(remaining)
     codes, episodes = np.unique(pool.episodes, return_inverse=True)
     per_episode = np.zeros((users, len(codes)), dtype=np.int32)
