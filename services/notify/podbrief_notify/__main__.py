@@ -66,7 +66,7 @@ async def main(settings: Settings) -> None:
     endpoint = (
         uvicorn.Server(
             uvicorn.Config(
-                create_embed_app(embedder, settings.embed_token.get_secret_value() if settings.embed_token else None),
+                create_embed_app(embedder, settings.embed_secret()),
                 host=settings.embed_host,
                 port=settings.embed_port,
                 lifespan="off",

@@ -20,7 +20,7 @@ from threadpoolctl import ThreadpoolController
 
 from podbrief_notify.embedder import Embedder
 from podbrief_notify.exceptions import Gone, NotFound
-from podbrief_notify.insights import by_ids, describe_many, shows_per_cluster
+from podbrief_notify.insights import _chunks, by_ids, describe_many, shows_per_cluster
 from podbrief_notify.interest_vectors import for_ranking
 from podbrief_notify.keys import new_delivery_id
 from podbrief_notify.ranking import Pool, Tastes, Weights, score, taste_parts
@@ -135,7 +135,7 @@ def _votes(session: Session, user_ids: Collection[str], shared: _Shared) -> dict
     ).all()
     vectors = {shared.rows[i].insight_id: shared.rows[i].embedding for i in shared.at_ids(r.insight_id for r in votes)}
     older = sorted({r.insight_id for r in votes} - set(vectors))
-    for chunk in (older[k : k + 500] for k in range(0, len(older), 500)):
+    for chunk in _chunks(older):
         read = session.execute(select(insights.c.insight_id, insights.c.embedding).where(insights.c.insight_id.in_(chunk)))
         vectors.update((r.insight_id, r.embedding) for r in read)
     out: dict[str, list[tuple[str, bytes]]] = {}
@@ -695,13 +695,9 @@ _LATEST = select(briefs.c.user_id, briefs.c.payload).where(
 )
 
 
-def latest_payload(store: Store, user_id: str) -> str | None:
-    """The stored JSON of the user's newest brief (None before the first one, or once its content was pruned)."""
-    return latest_payloads(store, [user_id])[user_id]
-
-
 def latest_payloads(store: Store, user_ids: Sequence[str]) -> dict[str, str | None]:
-    """`latest_payload` of each of `user_ids`, in one statement built once, on a bare connection: this is the API's
+    """The stored JSON of each of `user_ids`' newest brief (None before the first one, or once its content was
+    pruned), in one statement built once, on a bare connection: this is the API's
     hottest read (`Context.latest` gathers concurrent requests into one call). On SQLite the lone SELECT is a
     consistent snapshot of its own, with no BEGIN around it."""
     out: dict[str, str | None] = dict.fromkeys(user_ids)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from podbrief_runtime.embedding import bundled_model_path
 from podbrief_runtime.settings import ServiceSettings
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 
 def _default_model() -> str:
@@ -133,24 +133,21 @@ class Settings(ServiceSettings):
         description="How much better a discovered item must match an interest than the weakest own-show item it replaces.",
     )
 
-    @field_validator("embed_token", mode="before")
+    @field_validator("admin_key", "embed_token", mode="before")
     @classmethod
-    def _empty_token_is_no_token(cls, value: object) -> object:
+    def _empty_secret_is_none(cls, value: object, info: ValidationInfo) -> object:
+        # Compose passes an unset variable as "": that means no secret (the admin API off, the embedding endpoint
+        # open to loopback), never an empty one.
         if value == "":
             return None
         if isinstance(value, str) and len(value) < 16:
-            raise ValueError("PODBRIEF_EMBED_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 24`)")
+            name = f"PODBRIEF_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must be at least 16 characters (e.g. `openssl rand -hex 24`)")
         return value
 
-    @field_validator("admin_key", mode="before")
-    @classmethod
-    def _empty_key_is_no_key(cls, value: object) -> object:
-        # Compose passes an unset variable as "": that means no admin key (the admin API off), never an empty key.
-        if value == "":
-            return None
-        if isinstance(value, str) and len(value) < 16:
-            raise ValueError("PODBRIEF_ADMIN_KEY must be at least 16 characters (e.g. `openssl rand -hex 24`)")
-        return value
+    def embed_secret(self) -> str | None:
+        """`embed_token` in clear, for the worker's endpoint and the API's client of it."""
+        return self.embed_token.get_secret_value() if self.embed_token else None
 
     def base_url(self) -> str:
         """Where users reach the API: `public_base_url`, else this process's own address."""

@@ -44,7 +44,7 @@ async def main(settings: Settings) -> None:
     url = settings.store_url("notify")
     await asyncio.to_thread(upgrade, url)  # advisory-locked: the worker may be migrating too
     store = open_store(url)
-    token = settings.embed_token.get_secret_value() if settings.embed_token else None
+    token = settings.embed_secret()
     remote = RemoteEmbedder(settings.embed_url, settings.embed_timeout_s, token=token) if settings.embed_url else None
     context = build_context(settings, store, None, worker_embedder=remote)
     config = uvicorn.Config(
